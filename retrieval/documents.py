@@ -1,0 +1,57 @@
+"""The records newsdesk stores: articles as loaded, and the chunks quoted from them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_WS = re.compile(r"\s+")
+
+
+def normalize_for_dedup(text: str) -> str:
+    """Text reduced to what makes two copies 'the same article' (case, spacing, Unicode form)."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: the body text is kept exactly as quoted to users."""
+
+    id: str
+    title: str
+    text: str
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+    author: str | None = None
+    path: str | None = None  # where it was loaded from, relative to the articles folder if inside it
+    extra: dict[str, str] = field(default_factory=dict)  # other front-matter keys (e.g. added_by)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything that is indexed or shown changes."""
+        meta = "\x1f".join(
+            [self.title, self.url or "", self.published or "", self.source or "", self.author or ""]
+        )
+        return content_hash(meta + "\x1e" + self.text)
+
+    @property
+    def dedup_key(self) -> str:
+        return content_hash(normalize_for_dedup(self.text))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous slice of an article: ``article.text[start:end] == text``."""
+
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str

@@ -1,0 +1,31 @@
+"""Errors a user can act on. Anything else is a bug and is logged with its traceback."""
+
+from __future__ import annotations
+
+
+class NewsdeskError(Exception):
+    """An expected failure with a message fit to show a user as is."""
+
+
+class BadArticleError(NewsdeskError):
+    """A file or page that cannot be turned into an article (binary, empty, too large...)."""
+
+
+class FetchError(NewsdeskError):
+    """A URL that may not or could not be fetched."""
+
+
+class IndexMismatchError(NewsdeskError):
+    """The index on disk was built with other settings than the ones in force."""
+
+
+class IndexCorruptError(NewsdeskError):
+    """The index database cannot be read."""
+
+
+class NotFoundError(NewsdeskError):
+    """No article with that id."""
+
+
+class EmptyQuestionError(NewsdeskError):
+    """The question has nothing to search for."""

