@@ -30,7 +30,9 @@ class Article:
     published: str | None = None
     source: str | None = None
     author: str | None = None
-    path: str | None = None  # where it was loaded from, relative to the articles folder if inside it
+    path: str | None = (
+        None  # where it was loaded from, relative to the articles folder if inside it
+    )
     extra: dict[str, str] = field(default_factory=dict)  # other front-matter keys (e.g. added_by)
 
     @property

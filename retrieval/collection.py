@@ -1,0 +1,191 @@
+"""The articles folder is the source of truth: adding writes a file there, removing deletes it.
+
+So `newsdesk index rebuild` (or `--full`) always reproduces what users added, from files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.documents import Article
+from retrieval.engine import Engine
+from retrieval.errors import NewsdeskError, NotFoundError
+from retrieval.indexing import SyncReport
+from retrieval.loaders import (
+    fetch_article_sync,
+    iter_article_files,
+    load_file,
+    write_article_file,
+)
+from retrieval.progress import Progress
+from retrieval.settings import RetrievalSettings
+
+logger = logging.getLogger(__name__)
+WEB_FOLDER = "web"
+IMPORT_FOLDER = "imported"
+
+
+@dataclass
+class IngestOutcome:
+    report: SyncReport = field(default_factory=SyncReport)
+    messages: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    articles: list[Article] = field(default_factory=list)  # what was handed to the index
+
+    def summary(self) -> str:
+        added = len(self.report.added) + len(self.report.changed)
+        parts = [f"Added {added} article{'s' if added != 1 else ''}"]
+        parts.append(f"{self.report.chunks_written} chunks")
+        if self.report.unchanged:
+            parts.append(f"{self.report.unchanged} already indexed")
+        if self.report.duplicates:
+            parts.append(f"{len(self.report.duplicates)} duplicates skipped")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return ", ".join(parts) + f" ({self.report.seconds:.1f}s)."
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def add_sources(
+    engine: Engine,
+    settings: RetrievalSettings,
+    sources: Sequence[str],
+    *,
+    progress: Progress | None = None,
+) -> IngestOutcome:
+    """Files, folders, JSONL files or http(s) URLs -> copied into the folder, then indexed."""
+    outcome = IngestOutcome()
+    folder = settings.articles_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    created: dict[str, Path] = {}
+    for source in sources:
+        try:
+            for article, path in _collect(source, settings):
+                outcome.articles.append(article)
+                if path is not None:
+                    created[article.id] = path
+        except NewsdeskError as exc:
+            outcome.failed.append(source)
+            outcome.messages.append(f"skipped {source}: {exc}")
+    if outcome.articles:
+        outcome.report = engine.add(outcome.articles, progress=progress)
+    for dropped, kept in outcome.report.duplicates:
+        outcome.messages.append(f"{dropped} is already indexed as {kept}; not added again")
+        path = created.get(dropped)
+        if path is not None:
+            path.unlink(missing_ok=True)  # the copy we just made is not needed
+    return outcome
+
+
+def add_article(engine: Engine, settings: RetrievalSettings, article: Article) -> IngestOutcome:
+    """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed."""
+    outcome = IngestOutcome()
+    existing = engine.store.find_duplicate(article)
+    if existing is not None:
+        outcome.report.duplicates.append((article.id, existing))
+        outcome.messages.append(f"already indexed as {existing}")
+        return outcome
+    saved = _save_markdown(article, settings, subfolder=WEB_FOLDER if article.url else "")
+    outcome.articles.append(saved)
+    outcome.report = engine.add([saved])
+    return outcome
+
+
+def remove_article(engine: Engine, settings: RetrievalSettings, article_id: str) -> Article:
+    """Drop it from the index and from the articles folder, so a rebuild doesn't bring it back."""
+    article = engine.get_article(article_id)
+    if article is None:
+        raise NotFoundError(f"no article with id {article_id!r} (see `newsdesk sources`)")
+    if article.path:
+        _remove_from_folder(settings.articles_dir, article)
+    return engine.remove(article_id)
+
+
+def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Path | None]]:
+    folder = settings.articles_dir
+    if is_url(source):
+        article = fetch_article_sync(
+            source,
+            timeout=settings.fetch_timeout_seconds,
+            max_bytes=settings.fetch_max_bytes,
+            allow_private=settings.allow_private_urls,
+        )
+        saved = _save_markdown(article, settings, subfolder=WEB_FOLDER)
+        return [(saved, folder / str(saved.path))]
+    path = Path(source)
+    if not path.exists():
+        raise NewsdeskError(f"{source} does not exist (give a file, folder or http(s) URL)")
+    files = iter_article_files(path) if path.is_dir() else [path]
+    if path.is_dir() and not files:
+        raise NewsdeskError(f"no .md, .txt, .html or .jsonl files in {source}")
+    collected: list[tuple[Article, Path | None]] = []
+    for file in files:
+        target, copied = _place_in_folder(file, folder)
+        try:
+            articles = load_file(target, root=folder, max_bytes=settings.max_article_bytes)
+        except NewsdeskError:
+            if copied:
+                target.unlink(missing_ok=True)
+            raise
+        collected.extend((a, target if copied else None) for a in articles)
+    return collected
+
+
+def _place_in_folder(file: Path, folder: Path) -> tuple[Path, bool]:
+    """The file's place inside the articles folder; copies it there if it is outside."""
+    resolved, root = file.resolve(), folder.resolve()
+    if resolved.is_relative_to(root):
+        return resolved, False
+    sub = IMPORT_FOLDER if file.suffix.lower() == ".jsonl" else ""
+    target = root / sub / file.name
+    if target.exists():
+        if target.read_bytes() == file.read_bytes():
+            return target, False
+        raise NewsdeskError(
+            f"{target} already exists with other content; rename {file.name} and add it again"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(file, tmp)
+    os.replace(tmp, target)
+    return target, True
+
+
+def _save_markdown(article: Article, settings: RetrievalSettings, *, subfolder: str) -> Article:
+    target_dir = settings.articles_dir / subfolder if subfolder else settings.articles_dir
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = write_article_file(target_dir, article)
+    [saved] = load_file(path, root=settings.articles_dir, max_bytes=settings.max_article_bytes)
+    return saved
+
+
+def _remove_from_folder(folder: Path, article: Article) -> None:
+    path = folder / str(article.path)
+    if not path.exists():
+        return
+    if path.suffix.lower() != ".jsonl":
+        path.unlink()
+        return
+    # A bulk file holds other articles too: rewrite it without this one's line.
+    kept_lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row_id = str(json.loads(line).get("id", ""))
+        except ValueError:
+            row_id = ""
+        if row_id != article.id.rsplit("/", 1)[-1] and row_id != article.id:
+            kept_lines.append(line)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(kept_lines) + ("\n" if kept_lines else ""))
+    os.replace(tmp, path)

@@ -1,0 +1,74 @@
+"""The reference encoder: a sentence-transformers model on torch (imported only when chosen)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from retrieval.embedding.base import ProgressCallback, Vectors
+
+logger = logging.getLogger(__name__)
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str, model_path: str, *, batch_size: int = 16) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self._name = name
+        self._batch_size = batch_size
+        self._model: Any = SentenceTransformer(model_path, device="cpu")
+        self._tokenizer: Any = self._model.tokenizer
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self._dimension = int(get_dim())
+        self._max_tokens = int(self._model.max_seq_length)
+        logger.info("loaded model %s (dim %d, window %d)", name, self._dimension, self._max_tokens)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._tokenizer(
+            list(texts), add_special_tokens=False, truncation=False, verbose=False
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def encode(self, texts: Sequence[str], *, progress: ProgressCallback | None = None) -> Vectors:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        # Sorting by length keeps padding low inside each batch; order is restored below.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        step = self._batch_size * 4
+        for begin in range(0, len(order), step):
+            idx = order[begin : begin + step]
+            vectors = self._model.encode(
+                [texts[i] for i in idx],
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out[idx] = vectors.astype(np.float32, copy=False)
+            if progress is not None:
+                progress(len(idx))
+        return out
+
+    def encode_query(self, text: str) -> Vectors:
+        vector = self._model.encode(
+            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vector[0], dtype=np.float32)

@@ -1,0 +1,433 @@
+"""The engine: one object the bot and the CLI share to search and to change the index.
+
+Searches read an immutable snapshot; writes are serialized (a thread lock in-process and a
+file lock across processes), commit to SQLite, then swap in a new snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.chunking import ChunkerSettings
+from retrieval.documents import Article
+from retrieval.embedding.base import Embedder
+from retrieval.errors import (
+    EmptyQuestionError,
+    IndexMismatchError,
+    NewsdeskError,
+    NotFoundError,
+)
+from retrieval.index import derived, location
+from retrieval.index.lexical import Analyzer
+from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
+from retrieval.index.store import (
+    RECOVERY_COMMAND,
+    SCHEMA_VERSION,
+    Store,
+    StoreContents,
+    list_articles,
+    read_contents,
+)
+from retrieval.indexing import SyncReport, write_articles
+from retrieval.progress import Progress
+from retrieval.results import SearchResult
+from retrieval.search import SearchParams, search_snapshot
+from retrieval.settings import RetrievalSettings, SearchMode
+
+logger = logging.getLogger(__name__)
+MAX_QUESTION_CHARS = 2000  # the encoder reads ~256 word pieces; more only slows BM25 down
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    articles: int
+    chunks: int
+    model: str
+    dimension: int
+    size_bytes: int
+    last_build: float | None
+    generation: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    id: str
+    title: str
+    url: str | None
+    published: str | None
+    indexed_at: float
+    chunks: int
+
+
+class Engine:
+    def __init__(self, settings: RetrievalSettings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.index_dir = settings.index_dir
+        self.chunker = ChunkerSettings(
+            settings.chunk_tokens, settings.chunk_overlap_tokens, embedder.max_tokens
+        )
+        self._analyzer = Analyzer()
+        self._write_lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        self._store: Store | None = None
+        self._index_id = ""
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def expected_manifest(self) -> dict[str, str]:
+        manifest = {
+            "schema_version": str(SCHEMA_VERSION),
+            "model": self.embedder.name,
+            "dimension": str(self.embedder.dimension),
+        }
+        manifest.update({k: str(v) for k, v in self.chunker.as_manifest().items()})
+        return manifest
+
+    def open(self, *, create: bool = True) -> Engine:
+        """Load the index (creating an empty one if there is none and `create`)."""
+        with self._write_lock:
+            database = location.current_database(self.index_dir)
+            if database is None or not database.exists():
+                if not create:
+                    raise NotFoundError(
+                        f"no index in {self.index_dir}; run `newsdesk index rebuild` first"
+                    )
+                with location.write_lock(self.index_dir):
+                    database = location.current_database(self.index_dir)
+                    if database is None or not database.exists():
+                        database = self._create_database()
+                        location.switch_database(self.index_dir, database)
+            self._load(database)
+        return self
+
+    def _create_database(self) -> Path:
+        database = location.next_database_name(self.index_dir)
+        location.remove_database(database)
+        manifest = self.expected_manifest() | {"index_id": uuid.uuid4().hex}
+        Store(database).create(manifest)
+        return database
+
+    def _load(self, database: Path) -> None:
+        store = Store(database)
+        manifest = store.manifest()
+        self._check_manifest(manifest)
+        contents = read_contents(store, self.embedder.dimension)
+        self._store = store
+        self._index_id = manifest.get("index_id", "")
+        self._snapshot = self._snapshot_from(contents)
+
+    def _check_manifest(self, manifest: dict[str, str]) -> None:
+        expected = self.expected_manifest()
+        differences = [
+            f"{key} {manifest.get(key, 'missing')!r} (now {value!r})"
+            for key, value in expected.items()
+            if manifest.get(key) != value
+        ]
+        if differences:
+            raise IndexMismatchError(
+                f"the index in {self.index_dir} was built with other settings: "
+                + ", ".join(differences)
+                + f". Run `{RECOVERY_COMMAND}` to rebuild it for the current settings."
+            )
+
+    def _snapshot_from(self, contents: StoreContents) -> Snapshot:
+        folder = self._derived_dir()
+        rows = len(contents.chunks)
+        loaded = derived.load_derived(folder, contents.generation, rows, self.embedder.dimension)
+        if loaded is not None:
+            dense, lexical = loaded
+            table = chunk_table(contents)
+            return Snapshot(
+                contents.generation, contents.articles, table, contents.vectors, dense, lexical
+            )
+        if rows:
+            logger.info("building search indexes for %d chunks from SQLite", rows)
+        snapshot = build_snapshot(contents, self._analyzer, self.embedder.dimension)
+        self._save_derived(snapshot)
+        return snapshot
+
+    def _derived_dir(self) -> Path:
+        folder = self.index_dir / "derived" / (self._index_id or "new")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _save_derived(self, snapshot: Snapshot) -> None:
+        derived.save_derived(
+            self._derived_dir(),
+            snapshot.generation,
+            len(snapshot.chunks),
+            snapshot.dense,
+            snapshot.lexical,
+        )
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            raise RuntimeError("Engine.open() was not called")
+        return self._snapshot
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("Engine.open() was not called")
+        return self._store
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        mode: SearchMode | None = None,
+        offset: int = 0,
+        abstain: bool = True,
+    ) -> SearchResult:
+        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        if not any(ch.isalnum() for ch in question):
+            raise EmptyQuestionError("Ask a question with some words in it.")
+        params = SearchParams.from_settings(
+            self.settings, mode=mode, k=k, offset=offset, abstain=abstain
+        )
+        return search_snapshot(
+            self.snapshot,
+            question,
+            params,
+            encode_query=self.embedder.encode_query,
+            analyzer=self._analyzer,
+        )
+
+    async def asearch(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        mode: SearchMode | None = None,
+        offset: int = 0,
+        abstain: bool = True,
+    ) -> SearchResult:
+        """`search` off the event loop (encoding and FAISS are CPU-bound)."""
+        return await asyncio.to_thread(
+            self.search, question, k=k, mode=mode, offset=offset, abstain=abstain
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def sync(
+        self,
+        articles: Sequence[Article],
+        *,
+        remove_missing: bool,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Make the index hold `articles`: add new, re-index changed, and (if `remove_missing`)
+        drop the ones not given. Duplicates of other articles are reported, not indexed."""
+        started = time.perf_counter()
+        report = SyncReport()
+        with self._write_lock, location.write_lock(self.index_dir):
+            self._reload_if_stale()
+            wanted = self._without_duplicates(articles, report, remove_missing)
+            wanted_ids = {a.id for a in wanted}
+            remove_ids = (
+                [aid for aid in self.snapshot.articles if aid not in wanted_ids]
+                if remove_missing
+                else []
+            )
+            write_articles(
+                self.store,
+                self.embedder,
+                self.chunker,
+                wanted,
+                remove_ids=remove_ids,
+                progress=progress,
+                report=report,
+            )
+            self._refresh_snapshot(set(report.removed), report.written)
+        report.seconds = time.perf_counter() - started
+        logger.info("index sync: %s", report.summary())
+        return report
+
+    def add(self, articles: Sequence[Article], progress: Progress | None = None) -> SyncReport:
+        return self.sync(articles, remove_missing=False, progress=progress)
+
+    def remove(self, article_id: str) -> Article:
+        with self._write_lock, location.write_lock(self.index_dir):
+            self._reload_if_stale()
+            article = self.snapshot.articles.get(article_id)
+            if article is None:
+                raise NotFoundError(f"no article with id {article_id!r}")
+            report = SyncReport()
+            write_articles(
+                self.store,
+                self.embedder,
+                self.chunker,
+                [],
+                remove_ids=[article_id],
+                report=report,
+            )
+            self._refresh_snapshot({article_id}, [])
+        logger.info("removed article %s", article_id)
+        return article
+
+    def rebuild_full(
+        self, articles: Sequence[Article], progress: Progress | None = None
+    ) -> SyncReport:
+        """Re-encode everything into a new database, then switch to it atomically: a kill
+        before the switch leaves the previous index in place."""
+        started = time.perf_counter()
+        report = SyncReport()
+        with self._write_lock, location.write_lock(self.index_dir):
+            previous_ids = _readable_article_ids(self.index_dir)
+            database = self._create_database()
+            store = Store(database)
+            wanted = _dedupe_batch(articles, report)
+            write_articles(
+                store, self.embedder, self.chunker, wanted, progress=progress, report=report
+            )
+            report.changed = [a for a in report.added if a in previous_ids]
+            report.added = [a for a in report.added if a not in previous_ids]
+            report.removed = sorted(previous_ids - {a.id for a in wanted})
+            old = location.switch_database(self.index_dir, database)
+            self._load(database)
+            if old is not None and old != database:
+                location.remove_database(old)
+        report.seconds = time.perf_counter() - started
+        logger.info("full index rebuild: %s", report.summary())
+        return report
+
+    async def aadd(self, articles: Sequence[Article]) -> SyncReport:
+        return await asyncio.to_thread(self.add, articles)
+
+    async def aremove(self, article_id: str) -> Article:
+        return await asyncio.to_thread(self.remove, article_id)
+
+    def _without_duplicates(
+        self, articles: Sequence[Article], report: SyncReport, remove_missing: bool
+    ) -> list[Article]:
+        batch = _dedupe_batch(articles, report)
+        if remove_missing:
+            return batch  # the batch is the whole collection: in-batch dedup is all there is
+        kept = []
+        for article in batch:
+            other = self.store.find_duplicate(article)
+            if other is not None:
+                report.duplicates.append((article.id, other))
+            else:
+                kept.append(article)
+        return kept
+
+    def _refresh_snapshot(self, removed: set[str], written: Sequence[str]) -> None:
+        added = read_contents(self.store, self.embedder.dimension, written)
+        snapshot = apply_changes(
+            self.snapshot,
+            removed=removed,
+            added=added,
+            analyzer=self._analyzer,
+            dimension=self.embedder.dimension,
+        )
+        self._snapshot = snapshot  # the swap: searches from now on see the new state
+        if snapshot.generation != added.generation or len(snapshot.chunks) != _count(self.store):
+            logger.warning("index changed underneath this process; reloading it")
+            self._load(self.store.path)
+            return
+        self._save_derived(snapshot)
+
+    def _reload_if_stale(self) -> None:
+        database = location.current_database(self.index_dir)
+        if database is None:
+            return
+        if database != self.store.path or self.store.generation() != self.snapshot.generation:
+            logger.info("index was changed by another process; reloading")
+            self._load(database)
+
+    def reload_if_changed(self) -> bool:
+        """Pick up writes made by another process (e.g. `newsdesk add` while the bot runs)."""
+        database = location.current_database(self.index_dir)
+        if database is None:
+            return False
+        if database == self.store.path and self.store.generation() == self.snapshot.generation:
+            return False
+        with self._write_lock:
+            self._reload_if_stale()
+        return True
+
+    # -- reading the catalogue ---------------------------------------------------------------
+
+    def status(self) -> IndexStatus:
+        return read_status(self.index_dir)
+
+    def list_articles(
+        self, search: str | None = None, *, limit: int = 20, offset: int = 0
+    ) -> tuple[list[ArticleSummary], int]:
+        """Newest first; `search` filters on title or id. Returns (page, total matching)."""
+        rows, total = list_articles(self.store, search, limit=limit, offset=offset)
+        return [ArticleSummary(*row) for row in rows], total
+
+    def get_article(self, article_id: str) -> Article | None:
+        return self.snapshot.articles.get(article_id)
+
+
+def read_status(index_dir: Path) -> IndexStatus:
+    """What the index holds, read without loading a model (fast, for `index status`)."""
+    database = location.current_database(index_dir)
+    if database is None or not database.exists():
+        raise NotFoundError(f"no index in {index_dir}; run `newsdesk index rebuild` first")
+    store = Store(database)
+    manifest = store.manifest()
+    articles, chunks = store.counts()
+    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+    last = manifest.get("last_build") or None
+    return IndexStatus(
+        articles=articles,
+        chunks=chunks,
+        model=manifest.get("model", "?"),
+        dimension=int(manifest.get("dimension", "0")),
+        size_bytes=size,
+        last_build=float(last) if last else None,
+        generation=int(manifest.get("generation", "0")),
+        path=index_dir,
+    )
+
+
+def _readable_article_ids(index_dir: Path) -> set[str]:
+    """Article ids of the current index, or none if it is missing or unreadable (a full
+    rebuild replaces it either way)."""
+    database = location.current_database(index_dir)
+    if database is None or not database.exists():
+        return set()
+    try:
+        return set(Store(database).article_hashes())
+    except NewsdeskError as exc:
+        logger.warning("previous index unreadable (%s); building a new one", exc)
+        return set()
+
+
+def _count(store: Store) -> int:
+    return store.counts()[1]
+
+
+def _dedupe_batch(articles: Sequence[Article], report: SyncReport) -> list[Article]:
+    """First of each same-id / same-URL / same-text group wins; the rest are reported."""
+    kept: list[Article] = []
+    by_key: dict[str, str] = {}
+    for article in articles:
+        keys = [f"id:{article.id}", f"text:{article.dedup_key}"]
+        if article.url:
+            keys.append(f"url:{article.url}")
+        owner = next((by_key[k] for k in keys if k in by_key), None)
+        if owner is not None:
+            report.duplicates.append((article.id, owner))
+            continue
+        for key in keys:
+            by_key[key] = article.id
+        kept.append(article)
+    return kept

@@ -1,0 +1,150 @@
+"""Retrieval metrics as defined in the shared evaluation README (Ans@k, Hit@k, MRR, nDCG)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import string
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.errors import NewsdeskError
+from retrieval.results import SearchResult
+
+_PUNCT = re.compile(f"[{re.escape(string.punctuation)}‘’“”–—]")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Query:
+    qid: str
+    question: str
+    relevant: tuple[str, ...]
+    answers: tuple[str, ...] = ()
+    gains: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.relevant)
+
+
+def load_queries(paths: Iterable[Path]) -> list[Query]:
+    queries: list[Query] = []
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise NewsdeskError(f"cannot read queries file {path}: {exc.strerror}") from exc
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                queries.append(
+                    Query(
+                        qid=str(row["qid"]),
+                        question=str(row["question"]),
+                        relevant=tuple(str(r) for r in row.get("relevant_article_ids", [])),
+                        answers=tuple(str(a) for a in row.get("answers", []) or []),
+                        gains={str(k): float(v) for k, v in (row.get("relevance") or {}).items()},
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise NewsdeskError(f"{path}:{number}: not a query line ({exc})") from exc
+    if not queries:
+        raise NewsdeskError("no queries found in the given files")
+    return queries
+
+
+def normalize_answer(text: str) -> str:
+    return _SPACES.sub(" ", _PUNCT.sub(" ", text.casefold())).strip()
+
+
+def contains_answer(excerpts: Sequence[str], answers: Sequence[str]) -> bool:
+    wanted = [normalize_answer(a) for a in answers if normalize_answer(a)]
+    return any(
+        f" {a} " in f" {normalize_answer(text)} " for text in excerpts for a in wanted
+    )
+
+
+def ndcg_at(ranked: Sequence[str], query: Query, k: int) -> float:
+    gains = query.gains or {r: 1.0 for r in query.relevant}
+    dcg = sum(gains.get(a, 0.0) / math.log2(i + 2) for i, a in enumerate(ranked[:k]))
+    ideal = sorted(gains.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+@dataclass
+class EvalReport:
+    queries: int = 0
+    answerable: int = 0
+    unanswerable: int = 0
+    sums: dict[str, float] = field(default_factory=dict)
+    abstained_unanswerable: int = 0
+    abstained_answerable: int = 0
+    with_answers: int = 0
+
+    def add(self, name: str, value: float) -> None:
+        self.sums[name] = self.sums.get(name, 0.0) + value
+
+    def as_json(self) -> dict[str, float | int | None]:
+        def mean(name: str, over: int) -> float | None:
+            return round(self.sums.get(name, 0.0) / over, 4) if over else None
+
+        return {
+            "ans@1": mean("ans@1", self.with_answers),
+            "ans@5": mean("ans@5", self.with_answers),
+            "hit@1": mean("hit@1", self.answerable),
+            "hit@5": mean("hit@5", self.answerable),
+            "hit@10": mean("hit@10", self.answerable),
+            "mrr@10": mean("mrr@10", self.answerable),
+            "ndcg@10": mean("ndcg@10", self.answerable),
+            "abstained": (
+                round(self.abstained_unanswerable / self.unanswerable, 4)
+                if self.unanswerable
+                else None
+            ),
+            "abstained_answerable": (
+                round(self.abstained_answerable / self.answerable, 4) if self.answerable else None
+            ),
+            "queries": self.queries,
+            "answerable": self.answerable,
+            "unanswerable": self.unanswerable,
+        }
+
+
+def evaluate(
+    queries: Sequence[Query],
+    search: Callable[[str], SearchResult],
+    *,
+    on_query: Callable[[], None] | None = None,
+) -> EvalReport:
+    """Runs every query through `search` (which should return >= 5 hits when it answers)."""
+    report = EvalReport()
+    for query in queries:
+        result = search(query.question)
+        report.queries += 1
+        if on_query is not None:
+            on_query()
+        if not query.answerable:
+            report.unanswerable += 1
+            report.abstained_unanswerable += int(result.abstained)
+            continue
+        report.answerable += 1
+        ranked = [] if result.abstained else result.ranked_article_ids
+        report.abstained_answerable += int(result.abstained)
+        relevant = set(query.relevant)
+        first = next((i for i, a in enumerate(ranked[:10]) if a in relevant), None)
+        for k in (1, 5, 10):
+            report.add(f"hit@{k}", float(first is not None and first < k))
+        report.add("mrr@10", 0.0 if first is None else 1.0 / (first + 1))
+        report.add("ndcg@10", ndcg_at(ranked, query, 10))
+        if query.answers:
+            report.with_answers += 1
+            excerpts = [h.excerpt for h in result.hits]
+            for k in (1, 5):
+                report.add(f"ans@{k}", float(contains_answer(excerpts[:k], query.answers)))
+    return report

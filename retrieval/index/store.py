@@ -1,0 +1,424 @@
+"""The SQLite store: articles, chunks, the embedding cache and the manifest, in WAL mode.
+
+Every write is one transaction, so a kill at any moment leaves the last committed state.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.documents import Article, Chunk
+from retrieval.errors import IndexCorruptError, NewsdeskError
+
+SCHEMA_VERSION = 1
+RECOVERY_COMMAND = "newsdesk index rebuild --full"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    url TEXT,
+    published TEXT,
+    source TEXT,
+    author TEXT,
+    path TEXT,
+    extra TEXT NOT NULL DEFAULT '{}',
+    content_hash TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE INDEX IF NOT EXISTS articles_dedup ON articles(dedup_key);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    embed_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    embed_hash: str
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    article: Article
+    content_hash: str
+    dedup_key: str
+    indexed_at: float
+
+
+class Store:
+    """One connection per thread is not needed: every call opens a short-lived connection.
+
+    Short connections keep the store safe to use from `asyncio.to_thread` workers and from
+    several processes (the bot and the CLI) at once; WAL lets readers run during a write.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(
+                f"the index database {self.path} cannot be read ({exc}); "
+                f"run `{RECOVERY_COMMAND}` to rebuild it from the articles folder"
+            ) from exc
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise _database_error(self.path, exc) from exc
+        finally:
+            conn.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connect()
+        try:
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            raise _database_error(self.path, exc) from exc
+        finally:
+            conn.close()
+
+    # -- schema and manifest -------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def create(self, manifest: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.transaction() as conn:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            for key, value in manifest.items():
+                conn.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", (key, value))
+            conn.execute(
+                "INSERT OR IGNORE INTO manifest VALUES ('generation', '0'), ('last_build', '')"
+            )
+
+    def manifest(self) -> dict[str, str]:
+        with self.reading() as conn:
+            try:
+                rows = conn.execute("SELECT key, value FROM manifest").fetchall()
+            except sqlite3.OperationalError as exc:
+                raise IndexCorruptError(
+                    f"{self.path} is not a newsdesk index ({exc}); run `{RECOVERY_COMMAND}`"
+                ) from exc
+        return dict(rows)
+
+    def generation(self) -> int:
+        with self.reading() as conn:
+            row = conn.execute("SELECT value FROM manifest WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def bump_generation(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO manifest VALUES ('last_build', ?)", (f"{time.time():.3f}",)
+        )
+
+    # -- articles --------------------------------------------------------------------------
+
+    def article_hashes(self) -> dict[str, tuple[str, str | None]]:
+        """id -> (content_hash, path) for every stored article."""
+        with self.reading() as conn:
+            rows = conn.execute("SELECT id, content_hash, path FROM articles").fetchall()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def find_duplicate(self, article: Article) -> str | None:
+        """The id of a stored article with the same URL or the same normalized text."""
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT id FROM articles WHERE id != ? AND (dedup_key = ? OR (url IS NOT NULL "
+                "AND url = ?)) LIMIT 1",
+                (article.id, article.dedup_key, article.url),
+            ).fetchone()
+        return row[0] if row else None
+
+    def get_article(self, article_id: str) -> ArticleRow | None:
+        with self.reading() as conn:
+            row = conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return _article_row(row) if row else None
+
+    def iter_articles(self) -> list[ArticleRow]:
+        with self.reading() as conn:
+            rows = conn.execute("SELECT * FROM articles ORDER BY id").fetchall()
+        return [_article_row(row) for row in rows]
+
+    def chunks(self) -> list[StoredChunk]:
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT id, article_id, ordinal, start, end, embed_hash FROM chunks ORDER BY id"
+            ).fetchall()
+        return [StoredChunk(*row) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        with self.reading() as conn:
+            articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(articles), int(chunks)
+
+    # -- embeddings ------------------------------------------------------------------------
+
+    def cached_hashes(self, hashes: Iterable[str]) -> set[str]:
+        wanted = list(set(hashes))
+        found: set[str] = set()
+        with self.reading() as conn:
+            for begin in range(0, len(wanted), 500):
+                part = wanted[begin : begin + 500]
+                marks = ",".join("?" * len(part))
+                found.update(
+                    row[0]
+                    for row in conn.execute(
+                        f"SELECT hash FROM embeddings WHERE hash IN ({marks})",
+                        part,
+                    )
+                )
+        return found
+
+    def vectors_for(self, hashes: Sequence[str], dimension: int) -> np.ndarray:
+        """Vectors in the order of `hashes` (which may repeat)."""
+        out = np.zeros((len(hashes), dimension), dtype=np.float32)
+        positions: dict[str, list[int]] = {}
+        for i, h in enumerate(hashes):
+            positions.setdefault(h, []).append(i)
+        keys = list(positions)
+        with self.reading() as conn:
+            for begin in range(0, len(keys), 500):
+                part = keys[begin : begin + 500]
+                marks = ",".join("?" * len(part))
+                query = f"SELECT hash, vector FROM embeddings WHERE hash IN ({marks})"
+                for h, blob in conn.execute(query, part):
+                    vector = np.frombuffer(blob, dtype=np.float32)
+                    if vector.shape[0] != dimension:
+                        raise IndexCorruptError(
+                            f"an embedding in {self.path} has {vector.shape[0]} dimensions, "
+                            f"expected {dimension}; run `{RECOVERY_COMMAND}`"
+                        )
+                    out[positions[h]] = vector
+        return out
+
+    @staticmethod
+    def put_embeddings(
+        conn: sqlite3.Connection, hashes: Sequence[str], vectors: np.ndarray
+    ) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO embeddings VALUES (?, ?)",
+            (
+                (h, np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                for h, v in zip(hashes, vectors, strict=True)
+            ),
+        )
+
+    @staticmethod
+    def drop_orphan_embeddings(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "DELETE FROM embeddings WHERE hash NOT IN (SELECT DISTINCT embed_hash FROM chunks)"
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    @staticmethod
+    def put_article(
+        conn: sqlite3.Connection, article: Article, chunks: Sequence[Chunk], hashes: Sequence[str]
+    ) -> None:
+        conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
+        conn.execute(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                article.id,
+                article.title,
+                article.text,
+                article.url,
+                article.published,
+                article.source,
+                article.author,
+                article.path,
+                json.dumps(article.extra, ensure_ascii=False, sort_keys=True),
+                article.content_hash,
+                article.dedup_key,
+                time.time(),
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO chunks (article_id, ordinal, start, end, embed_hash) VALUES (?,?,?,?,?)",
+            (
+                (article.id, c.ordinal, c.start, c.end, h)
+                for c, h in zip(chunks, hashes, strict=True)
+            ),
+        )
+
+    @staticmethod
+    def delete_article(conn: sqlite3.Connection, article_id: str) -> bool:
+        return conn.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount > 0
+
+    def size_bytes(self) -> int:
+        return sum(
+            p.stat().st_size
+            for p in (self.path, self.path.with_name(self.path.name + "-wal"))
+            if p.exists()
+        )
+
+
+def _article_row(row: tuple[object, ...]) -> ArticleRow:
+    (aid, title, text, url, published, source, author, path, extra, chash, dkey, at) = row
+    article = Article(
+        id=str(aid),
+        title=str(title),
+        text=str(text),
+        url=_opt(url),
+        published=_opt(published),
+        source=_opt(source),
+        author=_opt(author),
+        path=_opt(path),
+        extra=json.loads(str(extra)),
+    )
+    return ArticleRow(article, str(chash), str(dkey), float(at))  # type: ignore[arg-type]
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _database_error(path: Path, exc: sqlite3.DatabaseError) -> NewsdeskError:
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return NewsdeskError(f"the index {path} is busy (another write is running); try again")
+    return IndexCorruptError(
+        f"the index database {path} is damaged ({exc}); run `{RECOVERY_COMMAND}`"
+    )
+
+
+@dataclass(frozen=True)
+class StoreContents:
+    """Everything a search snapshot needs, read in one transaction so it is consistent."""
+
+    generation: int
+    articles: dict[str, Article]
+    chunks: list[StoredChunk]
+    vectors: np.ndarray
+
+
+def read_contents(
+    store: Store, dimension: int, article_ids: Sequence[str] | None = None
+) -> StoreContents:
+    """All of the store, or only the given articles, as of one generation."""
+    with store.reading() as conn:
+        conn.execute("BEGIN")  # a read transaction: one consistent WAL snapshot
+        generation = int(
+            conn.execute("SELECT value FROM manifest WHERE key='generation'").fetchone()[0]
+        )
+        if article_ids is None:
+            article_rows = conn.execute("SELECT * FROM articles").fetchall()
+            chunk_rows = conn.execute(
+                "SELECT id, article_id, ordinal, start, end, embed_hash FROM chunks ORDER BY id"
+            ).fetchall()
+        else:
+            ids = list(article_ids)
+            article_rows, chunk_rows = [], []
+            for begin in range(0, len(ids), 500):
+                part = ids[begin : begin + 500]
+                marks = ",".join("?" * len(part))
+                article_rows += conn.execute(
+                    f"SELECT * FROM articles WHERE id IN ({marks})",
+                    part,
+                ).fetchall()
+                chunk_rows += conn.execute(
+                    "SELECT id, article_id, ordinal, start, end, embed_hash FROM chunks "
+                    f"WHERE article_id IN ({marks})",
+                    part,
+                ).fetchall()
+            chunk_rows.sort(key=lambda row: row[0])
+        chunks = [StoredChunk(*row) for row in chunk_rows]
+        vectors = np.zeros((len(chunks), dimension), dtype=np.float32)
+        position = {c.embed_hash: [] for c in chunks}  # type: dict[str, list[int]]
+        for i, c in enumerate(chunks):
+            position[c.embed_hash].append(i)
+        keys = list(position)
+        for begin in range(0, len(keys), 500):
+            part = keys[begin : begin + 500]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT hash, vector FROM embeddings WHERE hash IN ({marks})"
+            for h, blob in conn.execute(query, part):
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape[0] != dimension:
+                    raise IndexCorruptError(
+                        f"an embedding in {store.path} has {vector.shape[0]} dimensions, "
+                        f"expected {dimension}; run `{RECOVERY_COMMAND}`"
+                    )
+                vectors[position.pop(h)] = vector
+        if position:
+            raise IndexCorruptError(
+                f"{len(position)} chunk embeddings are missing from {store.path}; "
+                f"run `{RECOVERY_COMMAND}`"
+            )
+        conn.execute("COMMIT")
+    articles = {row.article.id: row.article for row in map(_article_row, article_rows)}
+    return StoreContents(generation, articles, chunks, vectors)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_articles(
+    store: Store, search: str | None, *, limit: int, offset: int
+) -> tuple[list[tuple[str, str, str | None, str | None, float, int]], int]:
+    where, args = "", []  # type: str, list[object]
+    if search:
+        where = "WHERE a.title LIKE ? ESCAPE '\\' OR a.id LIKE ? ESCAPE '\\'"
+        args = [_like_pattern(search), _like_pattern(search)]
+    with store.reading() as conn:
+        conn.execute("BEGIN")
+        total = conn.execute(f"SELECT COUNT(*) FROM articles a {where}", args).fetchone()[0]
+        rows = conn.execute(
+            "SELECT a.id, a.title, a.url, a.published, a.indexed_at, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) "
+            f"FROM articles a {where} ORDER BY a.indexed_at DESC, a.id LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        conn.execute("COMMIT")
+    return [tuple(r) for r in rows], int(total)

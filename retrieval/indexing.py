@@ -1,0 +1,135 @@
+"""Writing articles into the store: chunk, encode only what the cache lacks, commit in batches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from retrieval.chunking import ChunkerSettings, chunk_article, embedding_text
+from retrieval.documents import Article, Chunk, content_hash
+from retrieval.embedding.base import Embedder
+from retrieval.index.store import Store
+from retrieval.progress import NoProgress, Progress
+
+logger = logging.getLogger(__name__)
+BATCH_CHUNKS = 64  # chunks encoded between commits: a kill loses at most this much work
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped id, kept id)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_encoded: int = 0
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def written(self) -> list[str]:
+        return self.added + self.changed
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.changed)} changed",
+            f"{len(self.removed)} removed",
+            f"{self.unchanged} unchanged",
+        ]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} duplicates skipped")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} bad files skipped")
+        return ", ".join(parts) + f"; {self.chunks_encoded} chunks encoded in {self.seconds:.1f}s"
+
+
+@dataclass(frozen=True)
+class _Planned:
+    article: Article
+    chunks: list[Chunk]
+    hashes: list[str]
+    texts: list[str]
+    is_new: bool
+
+
+def write_articles(
+    store: Store,
+    embedder: Embedder,
+    chunker: ChunkerSettings,
+    articles: Sequence[Article],
+    *,
+    remove_ids: Sequence[str] = (),
+    progress: Progress | None = None,
+    report: SyncReport,
+) -> None:
+    """Store `articles` (new or changed) and delete `remove_ids`; fills `report`."""
+    progress = progress or NoProgress()
+    stored = store.article_hashes()
+    planned: list[_Planned] = []
+    for article in articles:
+        if stored.get(article.id, ("",))[0] == article.content_hash:
+            report.unchanged += 1
+            continue
+        chunks = chunk_article(article, chunker, embedder.count_tokens)
+        texts = [embedding_text(article.title, c.text) for c in chunks]
+        planned.append(
+            _Planned(
+                article,
+                chunks,
+                [content_hash(t) for t in texts],
+                texts,
+                is_new=article.id not in stored,
+            )
+        )
+
+    cached = store.cached_hashes(h for p in planned for h in p.hashes)
+    to_encode = len({h for p in planned for h in p.hashes} - cached)
+    progress.start(to_encode, "encoding chunks")
+
+    batch: list[_Planned] = []
+    batch_size = 0
+    for item in planned:
+        batch.append(item)
+        batch_size += sum(1 for h in item.hashes if h not in cached)
+        if batch_size >= BATCH_CHUNKS:
+            _commit_batch(store, embedder, batch, cached, progress, report)
+            batch, batch_size = [], 0
+    if batch:
+        _commit_batch(store, embedder, batch, cached, progress, report)
+
+    if remove_ids or planned:
+        with store.transaction() as conn:
+            for article_id in remove_ids:
+                if store.delete_article(conn, article_id):
+                    report.removed.append(article_id)
+            store.drop_orphan_embeddings(conn)
+            store.bump_generation(conn)
+
+
+def _commit_batch(
+    store: Store,
+    embedder: Embedder,
+    batch: list[_Planned],
+    cached: set[str],
+    progress: Progress,
+    report: SyncReport,
+) -> None:
+    missing: dict[str, str] = {}
+    for item in batch:
+        for h, text in zip(item.hashes, item.texts, strict=True):
+            if h not in cached:
+                missing.setdefault(h, text)
+    vectors = embedder.encode(list(missing.values()), progress=progress.advance)
+    with store.transaction() as conn:
+        store.put_embeddings(conn, list(missing), vectors)
+        for item in batch:
+            store.put_article(conn, item.article, item.chunks, item.hashes)
+        store.bump_generation(conn)
+    cached.update(missing)
+    report.chunks_encoded += len(missing)
+    for item in batch:
+        report.chunks_written += len(item.chunks)
+        (report.added if item.is_new else report.changed).append(item.article.id)

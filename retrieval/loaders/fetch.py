@@ -1,0 +1,253 @@
+"""Fetching one web page as an article, refusing what a bot fetching URLs for strangers must not.
+
+Only http(s); no private/loopback/link-local targets unless allowed, checked on every redirect
+hop and pinned by GuardedResolver; a total time limit; a size cap enforced while streaming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import aiohttp
+from yarl import URL
+
+from retrieval.documents import Article
+from retrieval.errors import BadArticleError, FetchError
+from retrieval.loaders.decoding import binary_kind, decode_text, format_size
+from retrieval.loaders.frontmatter import article_from_text_document
+from retrieval.loaders.html import article_from_html
+from retrieval.loaders.ids import humanize, id_from_url
+from retrieval.loaders.netguard import (
+    BlockedAddressError,
+    GuardedResolver,
+    parse_ip,
+    refusal_reason,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+_SCHEMES = frozenset({"http", "https"})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
+_CHUNK_BYTES = 64 * 1024
+_HEADERS = {
+    "User-Agent": "newsdesk/0.1 (article fetcher)",
+    "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,text/markdown;q=0.9",
+}
+
+
+@dataclass(frozen=True)
+class _Page:
+    url: str
+    content_type: str
+    charset: str | None
+    body: bytes
+
+
+def check_url(raw: str | URL, *, allow_private: bool) -> URL:
+    """The URL if it may be fetched; FetchError saying why not. Hostnames are checked on connect."""
+    try:
+        url = raw if isinstance(raw, URL) else URL(raw.strip())
+    except (ValueError, TypeError):
+        raise FetchError(f"{str(raw)[:100]} is not a valid URL") from None
+    scheme = (url.scheme or "").lower()
+    if scheme not in _SCHEMES:
+        shown = f"{scheme}:" if scheme else "a URL without http:// or https://"
+        raise FetchError(f"only http and https links can be fetched, not {shown}")
+    host = url.raw_host
+    if not host:
+        raise FetchError(f"{str(url)[:100]} has no host name")
+    if url.raw_user is not None or url.raw_password is not None:
+        raise FetchError("links with a user name or password are not fetched")
+    ip = parse_ip(host)
+    if ip is not None and not allow_private:
+        reason = refusal_reason(ip)
+        if reason is not None:
+            raise FetchError(f"{host} is {reason}, which is refused")
+    return url
+
+
+def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, BlockedAddressError):
+            return current
+        seen.add(id(current))
+        os_error = getattr(current, "os_error", None)
+        if isinstance(os_error, BlockedAddressError):
+            return os_error
+        current = current.__cause__ or current.__context__
+    return None
+
+
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    too_large = FetchError(f"page is larger than {format_size(max_bytes)}")
+    declared = response.content_length
+    if declared is not None and declared > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+        total += len(chunk)
+        if total > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _get_page(
+    session: aiohttp.ClientSession, url: URL, *, max_bytes: int, allow_private: bool
+) -> _Page:
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        host = current.raw_host
+        async with session.get(current, allow_redirects=False) as response:
+            if response.status in _REDIRECT_STATUSES:
+                location = response.headers.get("Location")
+                if not location:
+                    raise FetchError(f"{host} answered a redirect without a target")
+                try:
+                    target = current.join(URL(location))
+                except (ValueError, TypeError):
+                    raise FetchError(f"{host} redirected to an invalid URL") from None
+                current = check_url(target, allow_private=allow_private)
+                continue
+            if response.status >= 400:
+                raise FetchError(f"{host} answered HTTP {response.status}")
+            if not 200 <= response.status < 300:
+                raise FetchError(f"{host} answered HTTP {response.status} instead of a page")
+            content_type = response.content_type.lower()
+            if content_type not in _HTML_TYPES | _TEXT_TYPES:
+                raise FetchError(f"unsupported content type {content_type}")
+            body = await _read_capped(response, max_bytes)
+            return _Page(str(current), content_type, response.charset, body)
+    raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+
+
+def _decode_with_charset(page: _Page, name: str, max_bytes: int) -> str:
+    charset = (page.charset or "utf-8").lower()
+    try:
+        is_utf8 = codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        is_utf8 = True  # an unknown charset: UTF-8 is the best guess, and is checked
+    if is_utf8:
+        return decode_text(page.body, name, max_bytes=max_bytes)
+    try:
+        text = page.body.decode(charset)
+    except UnicodeDecodeError:
+        raise FetchError(f"{name} sent text that is not valid {charset}") from None
+    if not text.strip():
+        raise FetchError(f"{name} sent an empty page")
+    return text.replace("\r\n", "\n")
+
+
+def _html_source(page: _Page) -> bytes | str:
+    """Text decoded with the declared charset, else the bytes for trafilatura to sniff."""
+    if page.charset:
+        try:
+            return page.body.decode(page.charset, errors="replace")
+        except LookupError:
+            log.info("unknown charset %r from %s; letting the parser guess", page.charset, page.url)
+    return page.body
+
+
+def _fallback_title(url: URL) -> str:
+    last = unquote(url.path.rstrip("/").rsplit("/", 1)[-1])
+    stem = last.rsplit(".", 1)[0] if "." in last else last
+    return humanize(stem) if stem else (url.host or "Untitled")
+
+
+def _page_to_article(page: _Page, *, max_bytes: int) -> Article:
+    """Turn a fetched page into an article (CPU-bound for HTML: run it in a thread)."""
+    url = URL(page.url)
+    name = url.host or page.url
+    article_id = id_from_url(page.url)
+    if not page.body.strip():
+        raise FetchError(f"{name} sent an empty page")
+    kind = binary_kind(page.body)
+    if kind is not None:
+        raise FetchError(f"{name} sent {kind}, not a page of text")
+    try:
+        if page.content_type in _HTML_TYPES:
+            return article_from_html(
+                _html_source(page),
+                name=name,
+                article_id=article_id,
+                fallback_title=_fallback_title(url),
+                url=page.url,
+            )
+        text = _decode_with_charset(page, name, max_bytes)
+        return article_from_text_document(
+            text,
+            name=name,
+            article_id=article_id,
+            path=None,
+            markdown=page.content_type != "text/plain",
+            fallback_title=_fallback_title(url),
+            url=page.url,
+        )
+    except BadArticleError as exc:
+        raise FetchError(str(exc)) from None
+
+
+# `timeout` (settings.fetch_timeout_seconds) bounds DNS, every redirect hop and the body as a
+# whole; callers need not wrap the call in asyncio.timeout themselves.
+async def fetch_article(
+    url: str,
+    *,
+    timeout: float,  # noqa: ASYNC109
+    max_bytes: int,
+    allow_private: bool,
+) -> Article:
+    """Fetch ``url`` and extract its article; FetchError with a short reason on any refusal."""
+    checked = check_url(url, allow_private=allow_private)
+    host = checked.raw_host
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(allow_private=allow_private), use_dns_cache=False, force_close=True
+    )
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            aiohttp.ClientSession(
+                connector=connector, headers=_HEADERS, trust_env=False
+            ) as session,
+        ):
+            page = await _get_page(
+                session, checked, max_bytes=max_bytes, allow_private=allow_private
+            )
+    except TimeoutError:
+        raise FetchError(f"{host} did not answer within {timeout:g} s") from None
+    except aiohttp.ClientConnectorDNSError as exc:
+        blocked = _blocked_cause(exc)
+        if blocked is not None:
+            raise FetchError(str(blocked)) from None
+        raise FetchError(f"could not find the server {exc.host}") from None
+    except aiohttp.ClientConnectorCertificateError as exc:
+        raise FetchError(f"{exc.host} has an invalid TLS certificate") from None
+    except aiohttp.ClientConnectorError as exc:
+        blocked = _blocked_cause(exc)
+        if blocked is not None:
+            raise FetchError(str(blocked)) from None
+        raise FetchError(f"could not connect to {exc.host}") from None
+    except aiohttp.InvalidURL:
+        raise FetchError("the link (or a redirect) is not a valid URL") from None
+    except aiohttp.ClientError as exc:
+        log.info("fetching %s failed: %r", url, exc)
+        raise FetchError(f"fetching from {host} failed ({type(exc).__name__})") from None
+    finally:
+        await connector.close()
+    return await asyncio.to_thread(_page_to_article, page, max_bytes=max_bytes)
+
+
+def fetch_article_sync(url: str, *, timeout: float, max_bytes: int, allow_private: bool) -> Article:
+    """fetch_article for synchronous callers such as the CLI (not from inside a running loop)."""
+    return asyncio.run(
+        fetch_article(url, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private)
+    )

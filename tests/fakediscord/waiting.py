@@ -1,0 +1,59 @@
+"""Await a condition over the fake's state without sleeping in a loop.
+
+Everything that changes state (a REST call, an interaction response, a gateway frame) calls
+``notify()``; waiters re-check their predicate then. This keeps tests fast (no polling delay)
+and light on the shared CPU.
+"""
+
+# Test-facing waits take an explicit ``timeout`` so every wait is bounded and its failure names
+# what was awaited; asyncio.timeout() around the call would lose that description.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError):
+    """A wait on the fake ran out of time; an AssertionError so pytest reports it as a failure."""
+
+
+class ChangeNotifier:
+    """Wakes every waiter whenever the fake's state changes."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def notify(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait_for(
+        self,
+        predicate: Callable[[], T | None],
+        *,
+        timeout: float,
+        description: str,
+    ) -> T:
+        """Return the first non-None, non-False value of ``predicate()``; re-checked on change."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    result = predicate()
+                    if result is not None and result is not False:
+                        return result
+                    waiter: asyncio.Future[None] = loop.create_future()
+                    self._waiters.add(waiter)
+                    try:
+                        await waiter
+                    finally:
+                        self._waiters.discard(waiter)
+        except TimeoutError:
+            raise WaitTimeout(f"timed out after {timeout:.1f}s waiting for {description}") from None

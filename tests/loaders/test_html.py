@@ -1,0 +1,81 @@
+"""HTML files: main text and metadata via trafilatura; hostile markup is refused, not fatal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import BadArticleError
+from retrieval.loaders import load_file
+
+from .helpers import write
+
+PAGE = """<!doctype html>
+<html lang="en"><head>
+<meta charset="utf-8">
+<title>Storm floods coast | The Desk</title>
+<meta property="og:title" content="Storm floods coastal towns">
+<meta name="author" content="Jane Doe">
+<meta property="og:site_name" content="The Desk">
+<meta property="article:published_time" content="2024-03-01T08:00:00Z">
+<link rel="canonical" href="https://example.com/news/storm-floods">
+</head><body>
+<nav><a href="/">Home</a> | <a href="/world">World</a></nav>
+<article>
+<h1>Storm floods coastal towns</h1>
+<p>Heavy rain flooded dozens of coastal towns on Sunday, forcing thousands of people to leave
+their homes as rivers burst their banks.</p>
+<p>Officials said the water would recede by Wednesday if the rain stopped, but warned that more
+storms were expected later in the week.</p>
+<ul><li>Roads closed: 42</li><li>Schools shut: 17</li></ul>
+</article>
+<footer>Share this article · Cookie settings</footer>
+</body></html>
+"""
+
+
+def test_html_page_text_and_metadata(root: Path) -> None:
+    [article] = load_file(write(root, "news/storm.html", PAGE), root=root, max_bytes=1_000_000)
+    assert article.title == "Storm floods coastal towns"
+    assert article.url == "https://example.com/news/storm-floods"
+    assert article.published == "2024-03-01"
+    assert article.author == "Jane Doe"
+    assert article.source == "The Desk"
+    assert article.id == "news/storm"
+    assert article.text.startswith("Heavy rain flooded dozens of coastal towns on Sunday")
+    assert "Officials said the water would recede" in article.text
+    assert "\n\n" in article.text  # paragraphs stay apart for chunking
+    assert "Share this article" not in article.text
+    assert "Home" not in article.text
+
+
+def test_html_without_text_is_refused(root: Path) -> None:
+    path = write(root, "blank.htm", "<html><head><title>x</title></head><body></body></html>")
+    with pytest.raises(BadArticleError, match=r"blank\.htm: no article text"):
+        load_file(path, root=root, max_bytes=1_000_000)
+
+
+def test_megabytes_of_nested_tags_finish_quickly(root: Path) -> None:
+    depth = 400_000
+    html = "<html><body>" + "<div>" * depth + "deep text" + "</div>" * depth + "</body></html>"
+    path = write(root, "bomb.html", html)
+    assert path.stat().st_size > 4_000_000
+    started = time.monotonic()
+    try:
+        load_file(path, root=root, max_bytes=10_000_000)
+    except BadArticleError as exc:
+        assert "bomb.html" in str(exc)
+    assert time.monotonic() - started < 5
+
+
+def test_megabytes_of_wide_markup_finish_quickly(root: Path) -> None:
+    html = "<html><body>" + "<div><p>word word word</p><span>x</span>" * 150_000 + "</body></html>"
+    path = write(root, "wide.html", html)
+    started = time.monotonic()
+    try:
+        load_file(path, root=root, max_bytes=10_000_000)
+    except BadArticleError as exc:
+        assert "wide.html" in str(exc)
+    assert time.monotonic() - started < 5
