@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from retrieval.embedding import Embedder
-from retrieval.engine import Engine
+from retrieval.engine import Engine, IndexStatus
 from retrieval.settings import RetrievalSettings
 
 QUIET_LOGGERS = ("faiss", "faiss.loader", "bm25s", "sentence_transformers", "transformers", "httpx")
@@ -58,14 +58,11 @@ def build_engine_for_full_rebuild(settings: RetrievalSettings) -> Engine:
     return Engine(settings, build_embedder(settings))
 
 
-def read_index_status(settings: RetrievalSettings) -> dict[str, object]:
-    """Index status as plain data, without loading the model."""
+def read_index_status(settings: RetrievalSettings) -> IndexStatus:
+    """Index status without loading the model (fast)."""
     from retrieval.engine import read_status
 
-    status = read_status(settings.index_dir)
-    data = dict(vars(status))
-    data["path"] = str(status.path)
-    return data
+    return read_status(settings.index_dir)
 
 
 def with_index_dir(settings: RetrievalSettings, index_dir: Path) -> RetrievalSettings:

@@ -13,8 +13,18 @@ from retrieval.evaluation import evaluate, load_queries
 from retrieval.loaders import load_file, load_folder
 from retrieval.settings import RetrievalSettings
 
-METRICS = ("ans@1", "ans@5", "hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "abstained",
-           "abstained_answerable", "queries")
+METRICS = (
+    "ans@1",
+    "ans@5",
+    "hit@1",
+    "hit@5",
+    "hit@10",
+    "mrr@10",
+    "ndcg@10",
+    "abstained",
+    "abstained_answerable",
+    "queries",
+)
 
 
 def run_evaluation(
@@ -58,9 +68,8 @@ def format_table(results: dict[str, dict[str, Any]]) -> str:
     header = ["mode", *METRICS]
     rows = [header]
     for mode, metrics in results.items():
-        rows.append(
-            [mode] + ["-" if metrics.get(m) is None else str(metrics[m]) for m in METRICS]
-        )
+        rows.append([mode] + ["-" if metrics.get(m) is None else str(metrics[m]) for m in METRICS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
-
+    return "\n".join(
+        "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+    )

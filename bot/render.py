@@ -144,7 +144,10 @@ def render_text(
         if citation.url:
             lines.append(f"    {citation.url}")
         body = (
-            _collapse(citation.before) + bold[0] + _collapse(citation.highlight) + bold[1]
+            _collapse(citation.before)
+            + bold[0]
+            + _collapse(citation.highlight)
+            + bold[1]
             + _collapse(citation.after)
         )
         lines.append(f"    “{body.strip()}”")

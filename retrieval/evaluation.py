@@ -64,9 +64,7 @@ def normalize_answer(text: str) -> str:
 
 def contains_answer(excerpts: Sequence[str], answers: Sequence[str]) -> bool:
     wanted = [normalize_answer(a) for a in answers if normalize_answer(a)]
-    return any(
-        f" {a} " in f" {normalize_answer(text)} " for text in excerpts for a in wanted
-    )
+    return any(f" {a} " in f" {normalize_answer(text)} " for text in excerpts for a in wanted)
 
 
 def ndcg_at(ranked: Sequence[str], query: Query, k: int) -> float:

@@ -8,7 +8,10 @@ import re
 # and a likely sentence start; paragraph breaks always end one.
 _BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9À-Ý])|\n\s*\n""")
 _ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "etc", "inc", "ltd", "co", "corp", "gen", "col", "lt", "sgt", "capt", "rep", "sen", "gov", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "fig", "al", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m"]
+    (
+        "mr mrs ms dr prof sr jr st mt vs etc inc ltd co corp gen col lt sgt capt rep sen gov "
+        "jan feb mar apr jun jul aug sep sept oct nov dec no fig al u.s u.k e.g i.e a.m p.m"
+    ).split()
 )
 _LAST_WORD = re.compile(r"([\w.]+)[.]$")
 

@@ -1,4 +1,4 @@
-"""Typed settings for the retrieval engine, read from NEWSDESK_* environment variables and `.env`."""
+"""Typed settings for the retrieval engine, from NEWSDESK_* environment variables and `.env`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `newsdesk` command line. Heavy modules are imported inside commands so `--help` is instant."""
+"""The `newsdesk` command line. Heavy imports live inside commands so `--help` is instant."""
 
 from bot.cli.app import main
 

@@ -84,9 +84,13 @@ Examples:
 Settings come from NEWSDESK_* / DISCORD_* environment variables or .env (see .env.example).""",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (NEWSDESK_INDEX_DIR).")
 @click.option(
-    "--articles-dir", type=click.Path(path_type=Path), help="Articles folder (NEWSDESK_ARTICLES_DIR)."
+    "--index-dir", type=click.Path(path_type=Path), help="Index folder (NEWSDESK_INDEX_DIR)."
+)
+@click.option(
+    "--articles-dir",
+    type=click.Path(path_type=Path),
+    help="Articles folder (NEWSDESK_ARTICLES_DIR).",
 )
 @click.option("--model", help="sentence-transformers model name or path (NEWSDESK_MODEL).")
 @click.version_option(package_name="newsdesk", prog_name="newsdesk")
@@ -164,17 +168,16 @@ def index_status(obj: Context, as_json: bool) -> None:
 
     status = read_index_status(obj.settings)
     if as_json:
-        click.echo(json.dumps(status))
+        click.echo(json.dumps(dict(vars(status), path=str(status.path))))
         return
-    built = status["last_build"]
     rows = [
-        ("Index", status["path"]),
-        ("Articles", status["articles"]),
-        ("Chunks", status["chunks"]),
-        ("Model", status["model"]),
-        ("Dimension", status["dimension"]),
-        ("Size on disk", human_bytes(int(status["size_bytes"]))),
-        ("Last build", _when(built) if built else "never"),
+        ("Index", str(status.path)),
+        ("Articles", str(status.articles)),
+        ("Chunks", str(status.chunks)),
+        ("Model", status.model),
+        ("Dimension", str(status.dimension)),
+        ("Size on disk", human_bytes(status.size_bytes)),
+        ("Last build", _when(status.last_build) if status.last_build else "never"),
     ]
     for label, value in rows:
         click.echo(f"{label + ':':<14}{value}")
@@ -307,7 +310,9 @@ def chat(obj: Context) -> None:
     help="JSONL of questions; repeat to mix files (e.g. unanswerable ones).",
 )
 @click.option("--mode", "modes", multiple=True, type=click.Choice([*MODES, "all"]))
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Keep/reuse the index here.")
+@click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Keep/reuse the index here."
+)
 @click.option("--no-abstain", is_flag=True, help="Never answer 'no good match'.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Abstention threshold to use.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N queries.")

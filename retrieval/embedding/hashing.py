@@ -43,12 +43,12 @@ class HashingEmbedder:
         vec = np.zeros(self._dimension, dtype=np.float32)
         words = [w.casefold() for w in _WORD.findall(text)][: self._max_tokens]
         for word in words:
+            if len(word) < 3:
+                continue  # mostly stopwords; they only blur the similarity
             # Crude stemming keeps "talks"/"talk" close, which is all the tests need.
-            stem = word[:6]
-            digest = hashlib.blake2b(stem.encode(), digest_size=8).digest()
-            slot = int.from_bytes(digest[:4], "little") % self._dimension
-            sign = 1.0 if digest[4] & 1 else -1.0
-            vec[slot] += sign
+            stem = word[:5]
+            digest = hashlib.blake2b(stem.encode(), digest_size=4).digest()
+            vec[int.from_bytes(digest, "little") % self._dimension] += 1.0
         norm = float(np.linalg.norm(vec))
         if norm == 0.0:
             vec[0] = 1.0  # a unit vector even for empty text keeps the cosine defined

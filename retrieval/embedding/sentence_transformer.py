@@ -19,11 +19,16 @@ class SentenceTransformerEmbedder:
 
         self._name = name
         self._batch_size = batch_size
-        self._model: Any = SentenceTransformer(model_path, device="cpu")
-        self._tokenizer: Any = self._model.tokenizer
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        model: Any = SentenceTransformer(model_path, device="cpu")
+        self._model = model
+        self._tokenizer: Any = model.tokenizer
+        # Renamed in sentence-transformers 6; the old name still works on 5.x.
+        get_dim: Any = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
         self._dimension = int(get_dim())
-        self._max_tokens = int(self._model.max_seq_length)
+        self._max_tokens = int(model.max_seq_length)
         logger.info("loaded model %s (dim %d, window %d)", name, self._dimension, self._max_tokens)
 
     @property

@@ -47,7 +47,9 @@ class CounterView(discord.ui.View):
         super().__init__(timeout=None)
 
     @discord.ui.button(label="Count", custom_id="smoke:count", style=discord.ButtonStyle.primary)
-    async def count(self, interaction: discord.Interaction, button: discord.ui.Button[CounterView]):
+    async def count(
+        self, interaction: discord.Interaction, button: discord.ui.Button[CounterView]
+    ) -> None:
         await interaction.response.edit_message(content=f"clicked by {interaction.user.name}")
 
 
@@ -194,6 +196,7 @@ async def test_login_ready_and_guild_available(
     assert me.headers["Authorization"] == f"Bot {fake_discord.token}"
     assert fake_discord.gateway.identify_count == 1
     assert fake_discord.gateway.identify_payloads[0]["intents"] == bot.intents.value
+    assert fake_discord.gateway.connections[0].query["compress"] == "zlib-stream"
     assert_healthy(fake_discord, discord_errors)
 
 
@@ -224,6 +227,7 @@ async def test_prefix_command_answers(
 async def test_slash_commands_synced_and_answered(
     fake_discord: FakeDiscord, world: World, bot: SmokeBot, discord_errors: ErrorLogRecorder
 ) -> None:
+    assert fake_discord.requests_matching("PUT", r"/applications/\d+/commands")[0].status == 200
     synced = {c["name"] for c in fake_discord.registered_commands[None]}
     assert synced == {"echo", "slow", "search", "feedback"}
 
@@ -385,16 +389,20 @@ async def test_allowed_mentions_recorded_and_applied(
 
     fake_discord.send_user_message(world.channel, world.alice, "!loud")
     pinging = await fake_discord.wait_for_message(world.channel)
-    assert pinging.allowed_mentions == {"parse": ["users"]}
+    assert pinging.allowed_mentions == {"parse": ["users"], "replied_user": True}
     assert pinging.mentioned_user_ids == [world.alice.id]
     assert_healthy(fake_discord, discord_errors)
 
 
-def test_network_guard_blocks_non_loopback() -> None:
+async def test_network_guard_blocks_non_loopback() -> None:
     guard = NetworkGuard()
-    with guard.installed(), socket.socket() as sock:
-        with pytest.raises(ExternalNetworkBlocked):
+    with guard.installed():
+        with socket.socket() as sock, pytest.raises(ExternalNetworkBlocked):
             sock.connect(("192.0.2.1", 443))
         with pytest.raises(socket.gaierror):
             socket.getaddrinfo("discord.com", 443)
-    assert len(guard.violations) == 2
+        with pytest.raises(ExternalNetworkBlocked):
+            await asyncio.open_connection("192.0.2.1", 443)
+        with pytest.raises(OSError):
+            await asyncio.open_connection("gateway.discord.gg", 443)
+    assert len(guard.violations) == 4, guard.violations

@@ -32,7 +32,7 @@ class CommandRegistry:
         self._scopes: dict[int | None, list[JSON]] = {}
         self.overwrite_count = 0
 
-    def list(self, guild_id: int | None) -> list[JSON]:
+    def commands_in(self, guild_id: int | None) -> list[JSON]:
         return copy.deepcopy(self._scopes.get(guild_id, []))
 
     def all(self) -> dict[int | None, list[JSON]]:

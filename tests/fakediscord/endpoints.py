@@ -279,7 +279,7 @@ class Endpoints:
         return guild.id
 
     async def list_commands(self, call: RestCall) -> web.Response:
-        return json_response(self.fake.commands.list(self._scope(call)))
+        return json_response(self.fake.commands.commands_in(self._scope(call)))
 
     async def overwrite_commands(self, call: RestCall) -> web.Response:
         scope = self._scope(call)

@@ -146,6 +146,7 @@ class Gateway:
         token: str,
         heartbeat_interval_ms: int,
         allowed_privileged_intents: int,
+        full_member_list: bool,
         resume_url: Callable[[], str],
         notify: Callable[[], None],
     ) -> None:
@@ -153,6 +154,7 @@ class Gateway:
         self._token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.allowed_privileged_intents = allowed_privileged_intents
+        self.full_member_list = full_member_list
         self._resume_url = resume_url
         self._notify = notify
         #: Set False to stop acknowledging heartbeats (simulates a zombied connection).
@@ -221,6 +223,7 @@ class Gateway:
     async def close_all(self) -> None:
         for connection in list(self._live):
             self._detach(connection)
+            await _stopped(connection.sender)
             with contextlib.suppress(Exception):
                 await connection.ws.close(code=1001, message=b"fake Discord shutting down")
 
@@ -252,6 +255,8 @@ class Gateway:
                     await self._on_payload(connection, json.loads(message.data))
                 elif message.type is WSMsgType.BINARY:
                     await ws.close(code=4002, message=b"Error while decoding payload.")
+                elif message.type is WSMsgType.ERROR:
+                    break
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         except Exception as exc:  # noqa: BLE001 - any crash of the fake is recorded and fails the test
@@ -259,6 +264,7 @@ class Gateway:
             self.internal_errors.append(repr(exc))
         finally:
             self._detach(connection)
+            await _stopped(connection.sender)
             record.closed_at = time.monotonic()
             record.close_code = ws.close_code
             self._notify()
@@ -266,7 +272,7 @@ class Gateway:
 
     async def _on_payload(self, connection: GatewayConnection, payload: JSON) -> None:
         op = payload.get("op")
-        data = payload.get("d")
+        data: Any = payload.get("d")
         if op == HEARTBEAT:
             session = connection.session
             self.heartbeats.append(
@@ -336,7 +342,8 @@ class Gateway:
         session.append("READY", ready)
         for guild in world.guilds.values():
             session.append(
-                "GUILD_CREATE", payloads.guild_create(guild, world, include_all_members=False)
+                "GUILD_CREATE",
+                payloads.guild_create(guild, world, include_all_members=self.full_member_list),
             )
         self._notify()
 
@@ -430,3 +437,12 @@ class Gateway:
                 await session.wakeup.wait()
         except (ConnectionResetError, RuntimeError) as exc:
             _log.debug("fake gateway sender stopped: %r", exc)
+
+
+async def _stopped(task: asyncio.Task[None] | None) -> None:
+    """Wait for a cancelled sender task to finish so none is left pending at loop shutdown."""
+    if task is None or task is asyncio.current_task():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

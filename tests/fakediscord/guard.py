@@ -50,8 +50,8 @@ class NetworkGuard:
                 raise socket.gaierror(socket.EAI_NONAME, f"external lookup blocked: {host!r}")
             return original_getaddrinfo(host, port, *args, **kwargs)
 
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         socket.getaddrinfo = getaddrinfo
         try:
             yield self

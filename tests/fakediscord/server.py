@@ -91,7 +91,10 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 1000,
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
         echo_bot_messages: bool = True,
+        full_member_list: bool = False,
     ) -> None:
+        """``full_member_list``: send every member in GUILD_CREATE instead of only the bot's own
+        (Discord's behaviour for bots; the rest arrive by chunking with the members intent)."""
         self.token = token
         #: Dispatch MESSAGE_CREATE/UPDATE for the bot's own messages, as Discord does.
         self.echo_bot_messages = echo_bot_messages
@@ -107,6 +110,7 @@ class FakeDiscord:
             token=token,
             heartbeat_interval_ms=heartbeat_interval_ms,
             allowed_privileged_intents=allowed_privileged_intents,
+            full_member_list=full_member_list,
             resume_url=lambda: f"{self.gateway_url}resume",
             notify=self.notifier.notify,
         )
@@ -237,7 +241,7 @@ class FakeDiscord:
             self._new_channel(guild, channel_name, GUILD_TEXT, position=position)
         self._dispatch(
             "GUILD_CREATE",
-            payloads.guild_create(guild, world, include_all_members=False),
+            payloads.guild_create(guild, world, include_all_members=self.gateway.full_member_list),
             intent=GUILDS,
         )
         return guild

@@ -1,8 +1,9 @@
 """Await a condition over the fake's state without sleeping in a loop.
 
-Everything that changes state (a REST call, an interaction response, a gateway frame) calls
-``notify()``; waiters re-check their predicate then. This keeps tests fast (no polling delay)
-and light on the shared CPU.
+Everything that changes the fake's state (a REST call, an interaction response, a gateway
+frame) calls ``notify()`` and waiters re-check their predicate at once, so tests see changes
+without polling delay. Predicates may also look at state the fake cannot observe (the client's
+cache, captured logs), so waiters additionally re-check every ``POLL_INTERVAL`` seconds.
 """
 
 # Test-facing waits take an explicit ``timeout`` so every wait is bounded and its failure names
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+
+POLL_INTERVAL = 0.05
 
 
 class WaitTimeout(AssertionError):
@@ -41,19 +44,20 @@ class ChangeNotifier:
         timeout: float,
         description: str,
     ) -> T:
-        """Return the first non-None, non-False value of ``predicate()``; re-checked on change."""
+        """Return the first truthy value of ``predicate()``, re-checked on every change."""
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
                 while True:
                     result = predicate()
-                    if result is not None and result is not False:
+                    if result:
                         return result
                     waiter: asyncio.Future[None] = loop.create_future()
                     self._waiters.add(waiter)
                     try:
-                        await waiter
+                        await asyncio.wait([waiter], timeout=POLL_INTERVAL)
                     finally:
                         self._waiters.discard(waiter)
+                        waiter.cancel()
         except TimeoutError:
             raise WaitTimeout(f"timed out after {timeout:.1f}s waiting for {description}") from None

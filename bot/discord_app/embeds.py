@@ -1,0 +1,196 @@
+"""SearchResult -> Discord embeds and text, inside every Discord limit. Pure functions.
+
+One embed per citation: the title (numbered, linked to the article's url when known), the
+verbatim excerpt with the best-matching sentence in bold, and a footer with the relevance,
+date and source. Excerpts come from bot.render (the code the terminal chat uses too), are
+trimmed at sentence boundaries to share the 6000-character message budget, and are escaped:
+article markdown shows as typed, mentions are defused and bare links are wrapped in <>.
+A citation is either shown whole (within its trimmed excerpt) or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import discord
+from yarl import URL
+
+from bot.render import (
+    ELLIPSIS,
+    meta_line,
+    no_match_text,
+    relevance_bar,
+    relevance_label,
+    render_status_lines,
+    trim_excerpt,
+)
+from retrieval.engine import ArticleSummary, IndexStatus
+from retrieval.results import Hit, SearchResult
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-limits).
+MAX_CONTENT = 2000
+MAX_TITLE = 256
+MAX_DESCRIPTION = 4096
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_FIELDS = 25
+MAX_FOOTER = 2048
+MAX_TOTAL = 6000
+MAX_EMBEDS = 10
+MAX_URL = 2048
+
+EXCERPT_CHARS = 700  # what reads well in one card; a 10-citation answer gets less
+MIN_EXCERPT_CHARS = 40
+COLOR = discord.Colour(0x2B6CB0)
+
+_SPACES = re.compile(r"\s+")
+# An already wrapped <link>, or a bare http(s) link (without trailing punctuation).
+_LINK = re.compile(r"<https?://[^\s>]+>|https?://[^\s<>]*[^\s<>.,:;!?\"'\])}]")
+
+
+def escape_text(text: str) -> str:
+    """Article text made inert: markdown shown as typed, mentions defused, links wrapped."""
+    text = _SPACES.sub(" ", text)
+    text = discord.utils.escape_markdown(text, ignore_links=True)
+    text = discord.utils.escape_mentions(text)
+    return _LINK.sub(lambda m: m[0] if m[0].startswith("<") else f"<{m[0]}>", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Escaped `text` within `limit` characters, cut at a word boundary with "…"."""
+    escaped = escape_text(text)
+    if len(escaped) <= limit:
+        return escaped
+    raw = _SPACES.sub(" ", text)
+    keep = limit
+    while keep > 1:
+        cut = raw[:keep].rsplit(" ", 1)[0] if " " in raw[:keep] else raw[:keep]
+        candidate = escape_text(cut.rstrip()) + ELLIPSIS
+        if len(candidate) <= limit:
+            return candidate
+        keep = min(keep - 1, len(cut) - 1)
+    return ELLIPSIS
+
+
+def link_for(url: str | None) -> str | None:
+    """The url if Discord accepts it as an embed link (absolute http(s)), else None."""
+    if not url or len(url) > MAX_URL or any(ch.isspace() for ch in url):
+        return None
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return None
+    return url
+
+
+def excerpt_markdown(hit: Hit, limit: int) -> str:
+    """The excerpt trimmed to about `limit` source characters, escaped, highlight in bold."""
+    before, highlight, after = trim_excerpt(hit, limit)
+    before, highlight, after = (_SPACES.sub(" ", part) for part in (before, highlight, after))
+    lead = highlight[: len(highlight) - len(highlight.lstrip())]
+    trail = highlight[len(highlight.rstrip()) :]
+    core = highlight.strip()
+    bold = f"**{escape_text(core)}**" if core else ""
+    text = escape_text(before + lead) + bold + escape_text(trail + after)
+    return text.strip()
+
+
+def fit_excerpt(hit: Hit, budget: int, preferred: int = EXCERPT_CHARS) -> str:
+    """The longest sentence-trimmed excerpt whose markdown fits in `budget` characters."""
+    limit = max(MIN_EXCERPT_CHARS, min(preferred, budget))
+    while True:
+        text = excerpt_markdown(hit, limit)
+        if len(text) <= budget or limit <= MIN_EXCERPT_CHARS:
+            break
+        limit = max(MIN_EXCERPT_CHARS, limit - max(1, len(text) - budget))
+    if len(text) > budget:  # escaping doubled a tiny excerpt: the highlight's first words
+        text = shorten(hit.highlight or hit.excerpt, budget)
+    return text
+
+
+def citation_title(number: int, hit: Hit) -> str:
+    return shorten(f"[{number}] {hit.title}", MAX_TITLE)
+
+
+def citation_footer(hit: Hit) -> str:
+    parts = [f"{relevance_bar(hit.relevance)} {relevance_label(hit.relevance)}"]
+    meta = meta_line(hit)
+    if meta:
+        parts.append(_SPACES.sub(" ", meta))
+    footer = " · ".join(parts)
+    return footer if len(footer) <= MAX_FOOTER else footer[: MAX_FOOTER - 1] + ELLIPSIS
+
+
+def answer_embeds(
+    result: SearchResult, *, first_number: int = 1, preferred_chars: int = EXCERPT_CHARS
+) -> list[discord.Embed]:
+    """One embed per citation (at most 10), the whole message within 6000 characters."""
+    hits = result.hits[:MAX_EMBEDS]
+    if not hits:
+        return []
+    titles = [citation_title(first_number + i, hit) for i, hit in enumerate(hits)]
+    footers = [citation_footer(hit) for hit in hits]
+    fixed = sum(len(t) + len(f) for t, f in zip(titles, footers, strict=True))
+    share = min(MAX_DESCRIPTION, (MAX_TOTAL - fixed) // len(hits))
+    embeds = []
+    for hit, title, footer in zip(hits, titles, footers, strict=True):
+        embed = discord.Embed(
+            title=title,
+            url=link_for(hit.url),
+            description=fit_excerpt(hit, share, preferred_chars),
+            colour=COLOR,
+        )
+        embed.set_footer(text=footer)
+        embeds.append(embed)
+    while embeds and total_length(embeds) > MAX_TOTAL:  # a safety net; the shares already fit
+        embeds.pop()
+    return embeds
+
+
+def total_length(embeds: Sequence[discord.Embed]) -> int:
+    """What Discord counts towards the 6000 characters of one message."""
+    return sum(len(embed) for embed in embeds)
+
+
+def no_match_content(result: SearchResult) -> str:
+    """The short "no good match" reply, naming the nearest articles that fit in 2000 chars."""
+    nearest = [shorten(title, 200) for title in result.nearest]
+    while True:
+        text = no_match_text(replace(result, nearest=nearest))
+        if len(text) <= MAX_CONTENT or not nearest:
+            return text[:MAX_CONTENT]
+        nearest = nearest[:-1]
+
+
+def sources_embed(
+    page: Sequence[ArticleSummary], *, total: int, offset: int, search: str | None
+) -> discord.Embed:
+    """One page of `/sources`, newest first."""
+    heading = f"Articles matching “{shorten(search, 100)}”" if search else "Articles"
+    embed = discord.Embed(title=shorten(heading, MAX_TITLE), colour=COLOR)
+    lines: list[str] = []
+    used = 0
+    for number, item in enumerate(page, start=offset + 1):
+        title = shorten(item.title, 200)
+        link = link_for(item.url)
+        if link is not None:
+            title = f"[{title.replace('[', '(').replace(']', ')')}]({link})"
+        line = f"{number}. {title} · `{item.id.replace('`', '')}` · {item.chunks} chunks"
+        if used + len(line) + 1 > MAX_DESCRIPTION:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embed.description = "\n".join(lines) if lines else "No articles match."
+    last = offset + len(lines)
+    embed.set_footer(text=f"{offset + 1 if lines else 0}–{last} of {total}")
+    return embed
+
+
+def status_content(status: IndexStatus, label: str) -> str:
+    """`/status`: the same lines as the terminal's, under the collection's name."""
+    lines = [f"**Index of the {label}**", *map(escape_text, render_status_lines(status))]
+    return "\n".join(lines)[:MAX_CONTENT]

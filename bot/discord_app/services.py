@@ -1,0 +1,84 @@
+"""Everything the cogs share: settings, engines, the answer/feedback store, the cooldown.
+
+Built by the runner (or a test) and handed to the bot; nothing here touches Discord.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.discord_app.cooldown import Cooldown
+from bot.discord_app.engines import EngineRegistry
+from bot.discord_app.feedback import FILE_NAME, FeedbackStore
+from bot.discord_app.permissions import AdminRule
+from bot.settings import BotSettings
+from retrieval.embedding import Embedder
+from retrieval.settings import RetrievalSettings
+
+logger = logging.getLogger(__name__)
+DAY = 86_400.0
+
+
+def default_embedder(settings: RetrievalSettings) -> Embedder:
+    from bot.compose import build_embedder
+
+    return build_embedder(settings)
+
+
+@dataclass
+class Services:
+    bot_settings: BotSettings
+    settings: RetrievalSettings
+    engines: EngineRegistry
+    store: FeedbackStore
+    cooldown: Cooldown
+    admin: AdminRule
+    clock: Callable[[], float] = time.monotonic
+    prepared: bool = field(default=False, init=False)
+
+    @classmethod
+    def create(
+        cls,
+        bot_settings: BotSettings,
+        settings: RetrievalSettings,
+        *,
+        embedder_factory: Callable[[RetrievalSettings], Embedder] = default_embedder,
+    ) -> Services:
+        """Cheap: opens nothing (so `sync-commands` can build the bot without the model)."""
+        return cls(
+            bot_settings=bot_settings,
+            settings=settings,
+            engines=EngineRegistry(
+                settings, embedder_factory, per_guild=bot_settings.per_guild_collections
+            ),
+            store=FeedbackStore(settings.index_dir / FILE_NAME),
+            cooldown=Cooldown(bot_settings.ask_cooldown_seconds),
+            admin=AdminRule(bot_settings.admin_role_id, bot_settings.admin_role),
+        )
+
+    def prepare(self) -> Services:
+        """Blocking, before connecting: load the encoder, open (or build) the shared index and
+        the store, forget expired answers. Per-guild collections open on first use."""
+        self.engines.embedder()
+        if not self.engines.per_guild:
+            scoped = self.engines.open_shared()
+            status = scoped.engine.status()
+            logger.info(
+                "serving %d articles (%d chunks) from %s",
+                status.articles,
+                status.chunks,
+                status.path,
+            )
+        self.store.open()
+        pruned = self.store.prune(self.bot_settings.answer_retention_days * DAY)
+        if pruned:
+            logger.info("forgot %d answers older than %d days", pruned, self.retention_days)
+        self.prepared = True
+        return self
+
+    @property
+    def retention_days(self) -> int:
+        return self.bot_settings.answer_retention_days

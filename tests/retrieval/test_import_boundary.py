@@ -1,0 +1,37 @@
+"""retrieval/ is a library that must never pull in discord (dependencies point bot -> retrieval)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.factories import REPO
+
+
+def test_importing_every_retrieval_module_loads_no_discord() -> None:
+    code = (
+        "import pkgutil, importlib, sys, retrieval\n"
+        "for m in pkgutil.walk_packages(retrieval.__path__, 'retrieval.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n == 'discord' or n.startswith('discord.'))\n"
+        "assert not bad, bad\n"
+        "print('modules', len([n for n in sys.modules if n.startswith('retrieval')]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) > 15  # the walk really imported the library
+
+
+def test_importing_retrieval_loads_no_heavy_modules() -> None:
+    """Nothing loads at import time: the model and indexes are built by the composition root."""
+    code = (
+        "import sys, retrieval, retrieval.engine, retrieval.settings\n"
+        "heavy = {'torch', 'sentence_transformers', 'faiss', 'bm25s'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
