@@ -24,17 +24,21 @@ class BotSettings(BaseSettings):
 
     # SecretStr: repr()/str() show ********** so the token never reaches a log line.
     token: SecretStr | None = None
-    api_base: str = Field(DISCORD_API_BASE, description="REST base, assigned to Route.BASE")
+    api_base: str = Field(default=DISCORD_API_BASE, description="REST base, assigned to Route.BASE")
     gateway_url: str = Field(
-        DISCORD_GATEWAY_URL, description="gateway, assigned to DiscordWebSocket.DEFAULT_GATEWAY"
+        default=DISCORD_GATEWAY_URL,
+        description="gateway, assigned to DiscordWebSocket.DEFAULT_GATEWAY",
     )
     message_content: bool = Field(
-        True, description="request the Message Content intent (prefix, mention, answer channels)"
+        default=True,
+        description="request the Message Content intent (prefix, mention, answer channels)",
     )
 
-    prefix: str = Field("!", min_length=1, max_length=10)
-    admin_role: str | None = Field(None, description="role name allowed to manage articles")
-    admin_role_id: int | None = Field(None, description="role id allowed to manage articles")
+    prefix: str = Field(default="!", min_length=1, max_length=10)
+    admin_role: str | None = Field(default=None, description="role name allowed to manage articles")
+    admin_role_id: int | None = Field(
+        default=None, description="role id allowed to manage articles"
+    )
     answer_channels: IdList = Field(
         default_factory=list, description="channel ids where every message is a question"
     )
@@ -42,20 +46,22 @@ class BotSettings(BaseSettings):
         default_factory=list, description="user ids allowed to !sync (default: app owner)"
     )
 
-    ask_cooldown_seconds: float = Field(5.0, ge=0, le=3600)
-    max_question_chars: int = Field(500, ge=10, le=2000)
+    ask_cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
+    max_question_chars: int = Field(default=500, ge=10, le=2000)
     per_guild_collections: bool = False
     log_question_text: bool = False
 
-    add_max_file_bytes: int = Field(2_000_000, ge=1_000, description="/add file: size limit")
-    add_max_url_bytes: int = Field(2_000_000, ge=1_000, description="/add url: size limit")
-    add_fetch_timeout_seconds: float = Field(15.0, gt=0, le=120)
+    add_max_file_bytes: int = Field(
+        default=2_000_000, ge=1_000, description="/add file: size limit"
+    )
+    add_max_url_bytes: int = Field(default=2_000_000, ge=1_000, description="/add url: size limit")
+    add_fetch_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
     reload_seconds: float = Field(
-        10.0, gt=0, description="how often to pick up index changes made by the CLI"
+        default=10.0, gt=0, description="how often to pick up index changes made by the CLI"
     )
     answer_retention_days: int = Field(
-        90, ge=1, description="how long 'More results' and feedback buttons keep working"
+        default=90, ge=1, description="how long 'More results' and feedback buttons keep working"
     )
 
     @field_validator("answer_channels", "owner_ids", mode="before")

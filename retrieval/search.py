@@ -21,6 +21,7 @@ from retrieval.results import Hit, SearchResult
 from retrieval.settings import FusionMethod, RetrievalSettings, SearchMode
 
 NEAREST_TITLES = 3
+CONFIDENCE_COSINE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class SearchParams:
     dense_weight: float
     bm25_weight: float
     abstain_threshold: float | None  # None: never abstain
+    feedback_docs: int = 0
+    feedback_terms: int = 10
+    feedback_weight: float = 0.5
 
     @classmethod
     def from_settings(
@@ -57,6 +61,9 @@ class SearchParams:
             dense_weight=settings.dense_weight,
             bm25_weight=settings.bm25_weight,
             abstain_threshold=settings.abstain_threshold if abstain else None,
+            feedback_docs=settings.feedback_docs,
+            feedback_terms=settings.feedback_terms,
+            feedback_weight=settings.feedback_weight,
         )
 
 
@@ -80,44 +87,22 @@ def search_snapshot(
     query_tokens = analyzer.tokens([question])[0]
     pool = max(params.candidates, params.offset + params.k)
     use_dense = params.mode in ("hybrid", "dense")
-    use_bm25 = params.mode in ("hybrid", "bm25")
 
+    # The question vector is needed for the dense retriever and for the confidence score,
+    # which is computed the same way in every mode so one threshold means one thing.
     query_vector: np.ndarray | None = None
-    dense_rows = np.zeros(0, dtype=np.int64)
-    if use_dense and len(snapshot.chunks):
+    if (use_dense or params.abstain_threshold is not None) and len(snapshot.chunks):
         query_vector = encode_query(question)
         lap("encode")
-        ids, _ = snapshot.dense.search(query_vector, pool)
-        dense_rows = snapshot.chunks.rows_of(ids)
-        lap("dense")
-    bm25_rows = np.zeros(0, dtype=np.int64)
-    bm25_scores = np.zeros(0, dtype=np.float32)
-    all_bm25: np.ndarray | None = None
-    if use_bm25 and len(snapshot.chunks):
-        all_bm25 = snapshot.lexical.scores(query_tokens)
-        bm25_rows, bm25_scores = snapshot.lexical.search(query_tokens, pool, all_bm25)
-        lap("bm25")
-
-    if params.mode == "hybrid" and params.fusion == "convex" and query_vector is not None:
-        fused = convex_fusion(
-            dense_rows,
-            bm25_rows,
-            snapshot.vectors,
-            query_vector,
-            all_bm25,
-            snapshot.lexical.max_score(query_tokens),
-            params.dense_weight,
-            params.bm25_weight,
+    dense_vector = query_vector if use_dense else None
+    retrieved = _retrieve(snapshot, dense_vector, query_tokens, None, params, pool)
+    confidence = _confidence(snapshot, retrieved, query_vector, query_tokens)
+    if params.feedback_docs and retrieved.fused and params.mode == "hybrid":
+        retrieved = _with_feedback(
+            snapshot, dense_vector, query_tokens, retrieved, params, pool, analyzer
         )
-    else:
-        fused = reciprocal_rank_fusion(
-            [
-                (dense_rows, params.dense_weight if params.mode == "hybrid" else 1.0),
-                (bm25_rows, params.bm25_weight if params.mode == "hybrid" else 1.0),
-            ],
-            params.rrf_k,
-        )
-    ordered = order_by_score(fused)
+    lap("retrieve")
+    ordered = order_by_score(retrieved.fused)
     article_of = snapshot.chunks.article_ids
     ranked_articles = list(dict.fromkeys(article_of[r] for r in ordered))
     capped = cap_per_article(ordered, article_of, params.per_article_cap)
@@ -129,20 +114,18 @@ def search_snapshot(
         # Cosine for every shown row, also those only BM25 found: vectors are unit length.
         sims = snapshot.vectors[np.array(page)] @ query_vector
         cosines = dict(zip(page, sims.tolist(), strict=True))
-    bm25_by_row = dict(zip(bm25_rows.tolist(), bm25_scores.tolist(), strict=True))
-    max_bm25 = snapshot.lexical.max_score(query_tokens) if use_bm25 else 0.0
+    bm25_by_row = dict(
+        zip(retrieved.bm25_rows.tolist(), retrieved.bm25_scores.tolist(), strict=True)
+    )
+    dense_found = set(retrieved.dense_rows.tolist())
 
     def relevance(row: int) -> float:
         if row in cosines:
             return max(0.0, min(1.0, cosines[row]))
-        if max_bm25 > 0 and row in bm25_by_row:
-            return max(0.0, min(1.0, bm25_by_row[row] / max_bm25))
+        if retrieved.bm25_max > 0 and row in bm25_by_row:
+            return max(0.0, min(1.0, bm25_by_row[row] / retrieved.bm25_max))
         return 0.0
 
-    top_rows = capped[:1]
-    confidence = relevance(top_rows[0]) if top_rows else 0.0
-    if query_vector is not None and capped[:1] and capped[0] not in cosines:
-        confidence = float(snapshot.vectors[capped[0]] @ query_vector)
     abstained = not capped or (
         params.abstain_threshold is not None and confidence < params.abstain_threshold
     )
@@ -157,8 +140,8 @@ def search_snapshot(
                 _hit(
                     snapshot,
                     row,
-                    fused[row],
-                    cosines.get(row),
+                    retrieved.fused[row],
+                    cosines.get(row) if use_dense or row in dense_found else None,
                     bm25_by_row.get(row),
                     relevance(row),
                     query_tokens,
@@ -213,3 +196,121 @@ def _hit(
         bm25_score=bm25,
         relevance=relevance,
     )
+
+
+@dataclass(frozen=True)
+class _Retrieved:
+    fused: dict[int, float]
+    dense_rows: np.ndarray
+    bm25_rows: np.ndarray
+    bm25_scores: np.ndarray
+    bm25_max: float
+
+
+def _retrieve(
+    snapshot: Snapshot,
+    query_vector: np.ndarray | None,
+    query_tokens: list[str],
+    extra_bm25: tuple[np.ndarray, float] | None,
+    params: SearchParams,
+    pool: int,
+) -> _Retrieved:
+    dense_rows = np.zeros(0, dtype=np.int64)
+    if query_vector is not None:
+        ids, _ = snapshot.dense.search(query_vector, pool)
+        dense_rows = snapshot.chunks.rows_of(ids)
+    bm25_rows = np.zeros(0, dtype=np.int64)
+    bm25_scores = np.zeros(0, dtype=np.float32)
+    all_bm25: np.ndarray | None = None
+    bm25_max = 0.0
+    if params.mode in ("hybrid", "bm25") and len(snapshot.chunks):
+        all_bm25 = snapshot.lexical.scores(query_tokens)
+        bm25_max = snapshot.lexical.max_score(query_tokens)
+        if extra_bm25 is not None:
+            extra_scores, extra_max = extra_bm25
+            all_bm25 = extra_scores if all_bm25 is None else all_bm25 + extra_scores
+            bm25_max += extra_max
+        bm25_rows, bm25_scores = snapshot.lexical.search(query_tokens, pool, all_bm25)
+
+    if params.mode == "hybrid" and params.fusion == "convex" and query_vector is not None:
+        fused = convex_fusion(
+            dense_rows,
+            bm25_rows,
+            snapshot.vectors,
+            query_vector,
+            all_bm25,
+            bm25_max,
+            params.dense_weight,
+            params.bm25_weight,
+        )
+    else:
+        fused = reciprocal_rank_fusion(
+            [
+                (dense_rows, params.dense_weight if params.mode == "hybrid" else 1.0),
+                (bm25_rows, params.bm25_weight if params.mode == "hybrid" else 1.0),
+            ],
+            params.rrf_k,
+        )
+    return _Retrieved(fused, dense_rows, bm25_rows, bm25_scores, bm25_max)
+
+
+def _confidence(
+    snapshot: Snapshot,
+    retrieved: _Retrieved,
+    query_vector: np.ndarray | None,
+    query_tokens: list[str],
+) -> float:
+    """How much evidence the best passage gives, 0..1, the same way in every mode.
+
+    Mostly the passage's BM25 score as a share of what matching every question word would
+    give, counting words the collection has never seen (an off-topic question's jargon)
+    against it; a little cosine breaks ties. Calibrated on SQuAD answerable vs off-topic
+    Cranfield questions (docs/benchmarks.md).
+    """
+    if not retrieved.fused:
+        return 0.0
+    row = order_by_score(retrieved.fused)[0]
+    cosine = float(snapshot.vectors[row] @ query_vector) if query_vector is not None else 0.0
+    share = 0.0
+    possible = snapshot.lexical.max_score(query_tokens, include_unknown=True)
+    scores = snapshot.lexical.scores(query_tokens)
+    if possible > 0 and scores is not None:
+        share = float(scores[row]) / possible
+    return CONFIDENCE_COSINE_SHARE * cosine + (1 - CONFIDENCE_COSINE_SHARE) * share
+
+
+def _with_feedback(
+    snapshot: Snapshot,
+    query_vector: np.ndarray | None,
+    query_tokens: list[str],
+    first: _Retrieved,
+    params: SearchParams,
+    pool: int,
+    analyzer: Analyzer,
+) -> _Retrieved:
+    """Pseudo-relevance feedback: the best first-pass passages add their vocabulary (BM25) and
+    their direction (dense) to the question, which helps when the question's own words differ
+    from the articles' (technical collections especially)."""
+    top = order_by_score(first.fused)[: params.feedback_docs]
+    if query_vector is not None:
+        centroid = snapshot.vectors[np.array(top)].mean(axis=0)
+        moved = query_vector + params.feedback_weight * centroid
+        query_vector = (moved / np.linalg.norm(moved)).astype(np.float32)
+    lexical = snapshot.lexical
+    weights: dict[str, float] = {}
+    for tokens in analyzer.tokens(snapshot.embedding_texts(top)):
+        if not tokens:
+            continue
+        for token in set(tokens):
+            weights[token] = weights.get(token, 0.0) + tokens.count(token) / len(
+                tokens
+            ) * lexical.idf(token)
+    asked = set(query_tokens)
+    expansion = [t for t in sorted(weights, key=lambda t: -weights[t]) if t not in asked]
+    expansion = expansion[: params.feedback_terms]
+    extra = None
+    scores = lexical.scores(expansion) if expansion else None
+    if scores is not None:
+        weight = params.feedback_weight
+        extra = (scores * weight, lexical.max_score(expansion) * weight)
+    return _retrieve(snapshot, query_vector, query_tokens, extra, params, pool)

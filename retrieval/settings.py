@@ -28,8 +28,8 @@ class RetrievalSettings(BaseSettings):
     )
     embed_batch_size: int = Field(16, ge=1, le=512)
 
-    chunk_tokens: int = Field(200, ge=32, le=8192, description="max word pieces per chunk")
-    chunk_overlap_tokens: int = Field(48, ge=0, le=4096)
+    chunk_tokens: int = Field(256, ge=32, le=8192, description="max word pieces per chunk")
+    chunk_overlap_tokens: int = Field(64, ge=0, le=4096)
 
     search_mode: SearchMode = "hybrid"
     top_k: int = Field(5, ge=1, le=50)
@@ -37,10 +37,15 @@ class RetrievalSettings(BaseSettings):
     per_article_cap: int = Field(3, ge=0, le=50, description="0 = no cap")
     fusion: FusionMethod = Field("convex", description="how hybrid mode combines the retrievers")
     rrf_k: int = Field(60, ge=1, le=1000)
-    dense_weight: float = Field(1.0, ge=0.0)
+    dense_weight: float = Field(0.3, ge=0.0, description="relative to bm25_weight")
     bm25_weight: float = Field(1.0, ge=0.0)
+    feedback_docs: int = Field(
+        0, ge=0, le=20, description="pseudo-relevance feedback: passages read back (0 = off)"
+    )
+    feedback_terms: int = Field(10, ge=0, le=100)
+    feedback_weight: float = Field(0.5, ge=0.0, le=5.0)
     abstain_threshold: float = Field(
-        0.3, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
+        0.11, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
     )
 
     max_article_bytes: int = Field(5_000_000, ge=1_000)

@@ -382,5 +382,24 @@ def run(obj: Context, or_chat: bool) -> None:
     run_bot(obj.settings, or_chat=or_chat)
 
 
+@cli.command("sync-commands")
+@click.option("--guild", "guild_id", type=int, help="Publish to one server only (instant).")
+@pass_context
+def sync_commands(obj: Context, guild_id: int | None) -> None:
+    """Publish the bot's slash commands to Discord, then exit.
+
+    Run it once after installing and after upgrading; the bot never does it on start.
+    Global commands can take a while to appear; --guild is immediate (good for testing).
+
+    \b
+    Examples:
+      newsdesk sync-commands
+      newsdesk sync-commands --guild 123456789012345678
+    """
+    from bot.runner import sync_commands as sync
+
+    sync(obj.settings, guild_id=guild_id)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="newsdesk")

@@ -63,10 +63,15 @@ class LexicalIndex:
         df = self.doc_freq.get(token, 0)
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
 
-    def max_score(self, query_tokens: Sequence[str]) -> float:
+    def max_score(self, query_tokens: Sequence[str], *, include_unknown: bool = False) -> float:
         """The score a document would get by matching every query term very often; used to
-        express a BM25 score as a 0..1 share."""
-        return sum(self.idf(t) * (K1 + 1.0) for t in set(query_tokens) if t in self.doc_freq)
+        express a BM25 score as a 0..1 share. Unknown terms count at the highest IDF when
+        `include_unknown`, so a question full of words no article uses scores low."""
+        return sum(
+            self.idf(t) * (K1 + 1.0)
+            for t in set(query_tokens)
+            if include_unknown or t in self.doc_freq
+        )
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray | None:
         """BM25 score of every row, or None when no query term occurs in the corpus."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from retrieval.chunking import ChunkerSettings, chunk_article
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.loaders import load_file
@@ -29,7 +31,7 @@ def test_chunks_are_exact_slices_within_budget_and_overlap() -> None:
         assert article.text[chunk.start : chunk.end] == chunk.text
         assert COUNT([chunk.text])[0] <= 60
     # Consecutive chunks overlap (by whole sentences) and cover the whole article.
-    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    assert any(b.start < a.end for a, b in itertools.pairwise(chunks))
     assert chunks[0].start == 0
     assert chunks[-1].end == len(article.text.rstrip())
     covered = set()

@@ -249,7 +249,7 @@ def test_searches_during_writes_never_see_half_an_article(
                     assert ids.count(article_id) == chunk_counts[article_id]
                 assert snapshot.dense.size == len(ids) == snapshot.lexical.size
                 engine.search("extra facts", abstain=False)
-        except BaseException as exc:  # handed to the main thread, which fails the test
+        except BaseException as exc:  # noqa: BLE001 (handed to the main thread, which fails)
             errors.append(exc)
 
     threads = [threading.Thread(target=reader) for _ in range(4)]

@@ -1,0 +1,119 @@
+"""Questions, "More results" and votes, as Discord-free coroutines the cogs and views call.
+
+Each returns a Reply (what to send); each raises NewsdeskError for what the user should be
+told. Searching and SQLite run in worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import discord
+
+from bot.discord_app.embeds import answer_embeds, no_match_content
+from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongError
+from bot.discord_app.services import Services
+from retrieval.errors import EmptyQuestionError
+from retrieval.results import Hit, SearchResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to send. `answer_id` adds the buttons (More results only if `has_more`)."""
+
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+    answer_id: str | None = None
+    has_more: bool = False
+    ephemeral: bool = False
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question on one line; refuses an empty or over-long one before any search."""
+    question = " ".join(question.split())
+    if not any(ch.isalnum() for ch in question):
+        raise EmptyQuestionError(
+            "Ask me a question with some words in it, e.g. "
+            "“What did Kerry want from the Moscow talks?”"
+        )
+    if len(question) > max_chars:
+        raise QuestionTooLongError(max_chars)
+    return question
+
+
+def hit_key(hit: Hit) -> str:
+    return f"{hit.article_id}#{hit.chunk_id}"
+
+
+async def answer_question(
+    services: Services, *, question: str, guild_id: int | None, user_id: int, via: str
+) -> Reply:
+    question = check_question(question, services.bot_settings.max_question_chars)
+    wait = services.cooldown.retry_after(user_id, services.clock())
+    if wait > 0:
+        raise CooldownError(wait)
+    scoped = await services.engines.get(guild_id)
+    started = time.perf_counter()
+    result = await scoped.engine.asearch(question)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    log_question(services, result, elapsed_ms, via=via, guild_id=guild_id)
+    if result.abstained or not result.hits:
+        return Reply(content=no_match_content(result))
+    embeds = answer_embeds(result)
+    shown = result.hits[: len(embeds)]
+    answer_id = await services.store.asave_answer(
+        guild_id=guild_id,
+        question=question,
+        hits_shown=[hit_key(h) for h in shown],
+        user_id=user_id,
+    )
+    has_more = result.has_more or len(shown) < len(result.hits)
+    return Reply(embeds=embeds, answer_id=answer_id, has_more=has_more)
+
+
+def log_question(
+    services: Services,
+    result: SearchResult,
+    elapsed_ms: float,
+    *,
+    via: str,
+    guild_id: int | None,
+) -> None:
+    """One line per question; the question itself only if DISCORD_LOG_QUESTION_TEXT is on."""
+    text = f" question={result.question!r}" if services.bot_settings.log_question_text else ""
+    logger.info(
+        "question via=%s guild=%s latency_ms=%.0f hits=%d abstained=%s%s",
+        via,
+        guild_id if guild_id is not None else "dm",
+        elapsed_ms,
+        len(result.hits),
+        result.abstained,
+        text,
+    )
+
+
+async def more_results(services: Services, *, answer_id: str) -> Reply:
+    """The next citations for a stored answer (numbered on from the ones shown)."""
+    stored = await services.store.aget_answer(answer_id)
+    if stored is None:
+        raise ExpiredError()
+    scoped = await services.engines.get(stored.guild_id)
+    result = await scoped.engine.asearch(stored.question, offset=stored.shown, abstain=False)
+    if not result.hits:
+        return Reply(content="No more excerpts for that question.", ephemeral=True)
+    embeds = answer_embeds(result, first_number=stored.shown + 1)
+    shown = result.hits[: len(embeds)]
+    await services.store.aadd_shown(answer_id, [hit_key(h) for h in shown])
+    has_more = result.has_more or len(shown) < len(result.hits)
+    return Reply(embeds=embeds, answer_id=answer_id, has_more=has_more)
+
+
+async def record_vote(services: Services, *, answer_id: str, user_id: int, vote: int) -> Reply:
+    if not await services.store.arecord_vote(answer_id, user_id, vote):
+        raise ExpiredError()
+    thanks = "Thanks! Glad it helped." if vote > 0 else "Thanks, noted. That helps improve it."
+    return Reply(content=thanks, ephemeral=True)

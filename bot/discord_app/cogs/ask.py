@@ -1,0 +1,84 @@
+"""Asking: `/ask`, `!ask`, @mention, and messages in answer channels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app.answering import answer_question
+from bot.discord_app.questions import question_in_message
+from bot.discord_app.replies import report_message_error
+from bot.discord_app.views import reply_to_message, send_followup
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import NewsdeskBot
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: NewsdeskBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+
+    @app_commands.command(name="ask", description="Ask a question about the articles")
+    @app_commands.describe(question="What do you want to know?")
+    async def ask_slash(
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 2000]
+    ) -> None:
+        await interaction.response.defer(thinking=True)
+        reply = await answer_question(
+            self.services,
+            question=question,
+            guild_id=interaction.guild_id,
+            user_id=interaction.user.id,
+            via="slash",
+        )
+        await send_followup(interaction, reply)
+
+    @commands.command(name="ask", help="Ask a question about the articles.")
+    async def ask_prefix(self, ctx: commands.Context[NewsdeskBot], *, question: str = "") -> None:
+        async with ctx.typing():
+            reply = await answer_question(
+                self.services,
+                question=question,
+                guild_id=ctx.guild.id if ctx.guild else None,
+                user_id=ctx.author.id,
+                via="prefix",
+            )
+        await reply_to_message(ctx.message, reply)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if me is None:
+            return
+        settings = self.services.bot_settings
+        question = question_in_message(
+            message.content,
+            author_is_bot=message.author.bot or message.webhook_id is not None,
+            bot_id=me.id,
+            prefix=settings.prefix,
+            channel_id=message.channel.id,
+            answer_channels=settings.answer_channels,
+        )
+        if question is None:
+            return
+        via = "mention" if f"{me.id}>" in message.content else "channel"
+        try:
+            async with message.channel.typing():
+                reply = await answer_question(
+                    self.services,
+                    question=question,
+                    guild_id=message.guild.id if message.guild else None,
+                    user_id=message.author.id,
+                    via=via,
+                )
+            await reply_to_message(message, reply)
+        except Exception as exc:  # noqa: BLE001 - reported: friendly text, or traceback logged
+            await report_message_error(message, exc, via)
+
+
+async def setup(bot: NewsdeskBot) -> None:
+    await bot.add_cog(AskCog(bot))

@@ -1,0 +1,37 @@
+"""Which plain messages are questions: a pure rule, so it is tested without Discord."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+
+def mention_pattern(bot_id: int) -> re.Pattern[str]:
+    return re.compile(rf"<@!?{bot_id}>")
+
+
+def question_in_message(
+    content: str,
+    *,
+    author_is_bot: bool,
+    bot_id: int,
+    prefix: str,
+    channel_id: int,
+    answer_channels: Collection[int],
+) -> str | None:
+    """The question in a message, or None when it is not for us.
+
+    Bots (ourselves included) are ignored; prefix commands are left to the command handler;
+    a message mentioning the bot is a question (minus the mention); in an answer channel,
+    every message is one.
+    """
+    if author_is_bot or not content.strip():
+        return None
+    if content.startswith(prefix):
+        return None
+    mention = mention_pattern(bot_id)
+    if mention.search(content):
+        return " ".join(mention.sub(" ", content).split())
+    if channel_id in answer_channels:
+        return content.strip()
+    return None

@@ -1,0 +1,197 @@
+"""Buttons that survive restarts ("More results", 👍/👎, /sources paging), and sending
+the messages that carry them.
+
+Each is a DynamicItem: its custom_id carries what it needs (`nd:more:<answer_id>`,
+`nd:vote:up:<answer_id>`, `nd:src:<page>:<search>`), and the bot registers the templates at
+start, so a click on a message sent before a restart still reaches its handler, which loads
+the stored question from SQLite or says plainly that the buttons expired.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from bot.discord_app import answering, sources
+from bot.discord_app.answering import Reply
+from bot.discord_app.replies import NO_MENTIONS, report_interaction_error
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import NewsdeskBot
+    from bot.discord_app.services import Services
+
+MORE_PREFIX = "nd:more:"
+VOTE_PREFIX = "nd:vote:"
+SOURCES_PREFIX = "nd:src:"
+MAX_CUSTOM_ID = 100
+_ID = r"(?P<answer_id>[A-Za-z0-9_-]{1,40})"
+
+
+def services_of(interaction: discord.Interaction) -> Services:
+    return cast("NewsdeskBot", interaction.client).services
+
+
+async def _guarded(interaction: discord.Interaction, work: Any) -> None:
+    """discord.py only logs exceptions from dynamic items; route them to our reporting."""
+    try:
+        await work
+    except Exception as exc:  # noqa: BLE001 - reported: friendly text, or traceback logged
+        await report_interaction_error(interaction, exc)
+
+
+class MoreButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.escape(MORE_PREFIX) + _ID,
+):
+    def __init__(self, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="More results",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"{MORE_PREFIX}{answer_id}",
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> MoreButton:
+        return cls(match["answer_id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _guarded(interaction, self._more(interaction))
+
+    async def _more(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        reply = await answering.more_results(services_of(interaction), answer_id=self.answer_id)
+        await send_followup(interaction, reply)
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.escape(VOTE_PREFIX) + r"(?P<vote>up|down):" + _ID,
+):
+    def __init__(self, answer_id: str, vote: int) -> None:
+        up = vote > 0
+        super().__init__(
+            discord.ui.Button(
+                emoji="👍" if up else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"{VOTE_PREFIX}{'up' if up else 'down'}:{answer_id}",
+            )
+        )
+        self.answer_id = answer_id
+        self.vote = 1 if up else -1
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> VoteButton:
+        return cls(match["answer_id"], 1 if match["vote"] == "up" else -1)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _guarded(interaction, self._vote(interaction))
+
+    async def _vote(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        reply = await answering.record_vote(
+            services_of(interaction),
+            answer_id=self.answer_id,
+            user_id=interaction.user.id,
+            vote=self.vote,
+        )
+        await send_followup(interaction, reply)
+
+
+class SourcesPageButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.escape(SOURCES_PREFIX) + r"(?P<page>[0-9]{1,5}):(?P<search>.*)",
+):
+    def __init__(self, page: int, search: str | None, *, label: str, disabled: bool) -> None:
+        custom_id = sources_custom_id(page, search)
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=custom_id,
+                disabled=disabled,
+            )
+        )
+        self.page = page
+        self.search = search
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> SourcesPageButton:
+        return cls(int(match["page"]), match["search"] or None, label="", disabled=False)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _guarded(interaction, self._turn(interaction))
+
+    async def _turn(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        page = await sources.list_page(
+            services_of(interaction), guild_id=interaction.guild_id, search=self.search,
+            page=self.page,
+        )  # fmt: skip
+        await interaction.edit_original_response(
+            embed=page.embed,
+            view=sources_view(page.page, page.pages, self.search),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
+def sources_custom_id(page: int, search: str | None) -> str:
+    room = MAX_CUSTOM_ID - len(f"{SOURCES_PREFIX}{page}:")
+    return f"{SOURCES_PREFIX}{page}:{(search or '')[:room]}"
+
+
+def answer_view(answer_id: str, *, has_more: bool) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if has_more:
+        view.add_item(MoreButton(answer_id))
+    view.add_item(VoteButton(answer_id, 1))
+    view.add_item(VoteButton(answer_id, -1))
+    return view
+
+
+def sources_view(page: int, pages: int, search: str | None) -> discord.ui.View | None:
+    if pages <= 1:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(SourcesPageButton(page - 1, search, label="◀ Newer", disabled=page <= 1))
+    # Two buttons may not share a custom_id: the disabled end one points past the range.
+    view.add_item(SourcesPageButton(page + 1, search, label="Older ▶", disabled=page >= pages))
+    return view
+
+
+DYNAMIC_ITEMS = (MoreButton, VoteButton, SourcesPageButton)
+
+
+def message_kwargs(reply: Reply) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+    if reply.content:
+        kwargs["content"] = reply.content
+    if reply.embeds:
+        kwargs["embeds"] = reply.embeds
+    if reply.answer_id is not None:
+        kwargs["view"] = answer_view(reply.answer_id, has_more=reply.has_more)
+    return kwargs
+
+
+async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
+    """After `defer(thinking=True)`: the first followup replaces the "thinking…" message."""
+    await interaction.followup.send(ephemeral=reply.ephemeral, **message_kwargs(reply))
+
+
+async def reply_to_message(message: discord.Message, reply: Reply) -> None:
+    """Answers a prefix command, mention or answer-channel message, quoting it (no ping)."""
+    await message.channel.send(
+        reference=message.to_reference(fail_if_not_exists=False),
+        mention_author=False,
+        **message_kwargs(reply),
+    )

@@ -1,0 +1,152 @@
+"""Starting the bot (`newsdesk run`, `python -m bot`) and syncing its slash commands.
+
+The composition root for Discord: bot settings, then the shared services (encoder, engine,
+store; the index is built from the articles folder if missing), then the discord.py client.
+A missing or rejected token ends the process with one line on stderr and a non-zero code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from typing import Any
+
+import click
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from discord import app_commands
+from pydantic import ValidationError
+
+from bot.cli.output import fail
+from bot.discord_app.client import NewsdeskBot
+from bot.discord_app.services import Services
+from bot.settings import BotSettings
+from retrieval.settings import RetrievalSettings
+
+logger = logging.getLogger(__name__)
+NO_TOKEN = "DISCORD_TOKEN is not set: put it in .env (see .env.example) or the environment"
+BAD_TOKEN = "Discord rejected DISCORD_TOKEN (invalid token): copy it again from the portal"
+NO_INTENT = (
+    "Discord refused the Message Content intent: enable it under Bot > Privileged Gateway "
+    "Intents in the developer portal, or set DISCORD_MESSAGE_CONTENT=0 (slash commands only)"
+)
+BOT_LOGGERS = ("bot", "retrieval", "discord")
+
+
+def load_bot_settings() -> BotSettings:
+    try:
+        return BotSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DISCORD_{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}", 2)
+        raise AssertionError("unreachable") from exc
+
+
+def point_at(bot_settings: BotSettings) -> None:
+    """Where discord.py connects: Discord by default, or a compatible server (tests)."""
+    discord.http.Route.BASE = bot_settings.api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(bot_settings.gateway_url)
+
+
+class RedactToken(logging.Filter):
+    """Defense in depth: a log line that somehow contains the token shows ********** instead."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "**********"), ()
+        return True
+
+
+def configure_bot_logging(token: str) -> None:
+    """A running bot reports at INFO (one line per question) unless -v asked for more."""
+    root = logging.getLogger()
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        for name in BOT_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
+    for handler in root.handlers:
+        handler.addFilter(RedactToken(token))
+
+
+def run_bot(settings: RetrievalSettings, *, or_chat: bool = False) -> None:
+    bot_settings = load_bot_settings()
+    token = bot_settings.token_value()
+    if not token:
+        if or_chat:
+            _run_chat_instead(settings)
+            return
+        fail(NO_TOKEN, 2)
+        return
+    configure_bot_logging(token)
+    services = Services.create(bot_settings, settings).prepare()
+    point_at(bot_settings)
+    try:
+        asyncio.run(serve(services, token))
+    except discord.LoginFailure:
+        fail(BAD_TOKEN, 1)
+    except discord.PrivilegedIntentsRequired:
+        fail(NO_INTENT, 1)
+    except (discord.GatewayNotFound, OSError) as exc:
+        fail(f"cannot reach Discord at {bot_settings.api_base}: {exc}", 1)
+
+
+def _run_chat_instead(settings: RetrievalSettings) -> None:
+    from bot.chat import run_chat
+    from bot.compose import build_embedder
+    from bot.discord_app.engines import open_or_build
+
+    click.echo("DISCORD_TOKEN is not set: opening the terminal chat instead.", err=True)
+    run_chat(open_or_build(settings, build_embedder(settings)), settings)
+
+
+async def serve(services: Services, token: str, **client_options: Any) -> None:
+    """Run until closed (SIGTERM or Ctrl-C close it cleanly)."""
+    async with NewsdeskBot(services, **client_options) as bot:
+        loop = asyncio.get_running_loop()
+        if threading.current_thread() is threading.main_thread():
+            with contextlib.suppress(NotImplementedError):  # not on Windows
+                loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
+        await bot.start(token)
+
+
+def sync_commands(settings: RetrievalSettings, *, guild_id: int | None) -> None:
+    """`newsdesk sync-commands`: log in over HTTP only, publish the tree, exit."""
+    bot_settings = load_bot_settings()
+    token = bot_settings.token_value()
+    if not token:
+        fail(NO_TOKEN, 2)
+        return
+    configure_bot_logging(token)
+    point_at(bot_settings)
+    try:
+        synced = asyncio.run(sync_tree(Services.create(bot_settings, settings), token, guild_id))
+    except discord.LoginFailure:
+        fail(BAD_TOKEN, 1)
+        return
+    where = f"to server {guild_id}" if guild_id else "globally"
+    names = ", ".join(f"/{command.name}" for command in synced)
+    click.echo(f"Synced {len(synced)} commands {where}: {names}")
+
+
+async def sync_tree(
+    services: Services, token: str, guild_id: int | None, **client_options: Any
+) -> list[app_commands.AppCommand]:
+    async with NewsdeskBot(services, **client_options) as bot:
+        await bot.login(token)  # runs setup_hook: the cogs define the tree
+        if guild_id is None:
+            return await bot.tree.sync()
+        guild = discord.Object(guild_id)
+        bot.tree.copy_global_to(guild=guild)
+        return await bot.tree.sync(guild=guild)

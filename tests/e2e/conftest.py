@@ -1,0 +1,137 @@
+"""Fixtures for the end-to-end tests: the real bot, the fake Discord, a temporary index.
+
+Every test runs with asyncio debug on and fails on any event-loop callback slower than
+100 ms, on any ERROR logged by discord.py or the bot, on any unexpected exception reaching
+tree.on_error / on_command_error, and on any bot message that could mention someone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.fakediscord import FakeDiscord, running_bot  # first: imports discord quietly
+from tests.fakediscord.plugin import discord_errors, fake_discord, no_external_network
+from tests.e2e.desk import (
+    ARTICLES,
+    Desk,
+    HandlerErrors,
+    LogRecorder,
+    bot_settings,
+    build_world,
+    new_bot,
+    prepared_services,
+    retrieval_settings,
+)
+from bot.discord_app.engines import open_or_build
+from retrieval.embedding.factory import load_embedder
+
+__all__ = ["discord_errors", "fake_discord", "no_external_network"]
+
+SLOW_CALLBACK_SECONDS = 0.1
+MakeDesk = Callable[..., Awaitable[Desk]]
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No developer .env or DISCORD_*/NEWSDESK_* variable leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith(("DISCORD_", "NEWSDESK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The articles and their index, built once; each test works on a copy."""
+    root = tmp_path_factory.mktemp("template")
+    shutil.copytree(ARTICLES, root / "articles")
+    settings = retrieval_settings(root)
+    open_or_build(settings, load_embedder(settings.model))
+    return root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, template: Path) -> Path:
+    root = tmp_path / "desk"
+    shutil.copytree(template / "articles", root / "articles")
+    shutil.copytree(template / "index", root / "index")
+    return root
+
+
+@pytest.fixture
+def bot_logs() -> Iterator[LogRecorder]:
+    """ERROR records of the bot and the engine (discord.py's are in discord_errors)."""
+    with LogRecorder(("bot", "retrieval"), logging.ERROR).installed() as recorder:
+        yield recorder
+
+
+@pytest_asyncio.fixture
+async def slow_callbacks() -> AsyncIterator[LogRecorder]:
+    """asyncio debug mode: "Executing <callback> took 0.123 seconds" fails the test."""
+    loop = asyncio.get_running_loop()
+    debug, threshold = loop.get_debug(), loop.slow_callback_duration
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
+    with LogRecorder(("asyncio",), logging.WARNING).installed() as recorder:
+        yield recorder
+    loop.set_debug(debug)
+    loop.slow_callback_duration = threshold
+    slow = [m for m in recorder.messages() if "Executing" in m and "took" in m]
+    assert not slow, "event loop blocked:\n" + "\n".join(slow)
+
+
+@pytest_asyncio.fixture
+async def make_desk(
+    slow_callbacks: LogRecorder,
+    fake_discord: FakeDiscord,
+    workspace: Path,
+    bot_logs: LogRecorder,
+) -> AsyncIterator[MakeDesk]:
+    """Starts the bot (once per test, or again to simulate a restart) and checks at the end."""
+    world = build_world(fake_discord)
+    desks: list[Desk] = []
+
+    async def make(
+        *,
+        retrieval: dict[str, Any] | None = None,
+        embedder_factory: Any = None,
+        sync: bool = True,
+        **overrides: Any,
+    ) -> Desk:
+        settings = bot_settings(fake_discord, world["answers"], **overrides)
+        services = await prepared_services(
+            settings, retrieval_settings(workspace, **(retrieval or {})), embedder_factory
+        )
+        bot = new_bot(services)
+        errors = HandlerErrors()
+        errors.install(bot)
+        desk = Desk(fake_discord, bot, services, workspace, errors=errors, **world)
+        desks.append(desk)
+        await desk.start(running_bot(fake_discord, bot))
+        if sync:
+            await bot.tree.sync()  # the test publishes the commands; the bot never does
+        return desk
+
+    try:
+        yield make
+    finally:
+        for desk in reversed(desks):
+            await desk.stop()
+    for desk in desks:
+        assert not desk.errors.unexpected(), desk.errors.unexpected()
+        desk.assert_no_mentions()
+    assert not bot_logs.records, "errors logged:\n" + "\n".join(bot_logs.messages())
+
+
+@pytest_asyncio.fixture
+async def desk(make_desk: MakeDesk) -> Desk:
+    return await make_desk()
