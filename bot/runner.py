@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -80,6 +81,14 @@ def configure_bot_logging(token: str) -> None:
         handler.addFilter(RedactToken(token))
 
 
+def settle_heap() -> None:
+    """After loading the model and the index: move what start-up allocated out of the garbage
+    collector's view. A full collection then scans only new objects, instead of pausing the
+    event loop for 100+ ms walking the model's and index's objects."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_bot(settings: RetrievalSettings, *, or_chat: bool = False) -> None:
     bot_settings = load_bot_settings()
     token = bot_settings.token_value()
@@ -91,6 +100,7 @@ def run_bot(settings: RetrievalSettings, *, or_chat: bool = False) -> None:
         return
     configure_bot_logging(token)
     services = Services.create(bot_settings, settings).prepare()
+    settle_heap()
     point_at(bot_settings)
     try:
         asyncio.run(serve(services, token))

@@ -14,7 +14,7 @@ from retrieval.fusion import (
     order_by_score,
     reciprocal_rank_fusion,
 )
-from retrieval.highlight import best_sentence
+from retrieval.highlight import SentenceMatch, best_sentences
 from retrieval.index.lexical import Analyzer
 from retrieval.index.snapshot import Snapshot
 from retrieval.results import Hit, SearchResult
@@ -39,6 +39,8 @@ class SearchParams:
     feedback_docs: int = 0
     feedback_terms: int = 10
     feedback_weight: float = 0.5
+    sentence_weight: float = 0.0
+    rerank_depth: int = 30
 
     @classmethod
     def from_settings(
@@ -64,6 +66,8 @@ class SearchParams:
             feedback_docs=settings.feedback_docs,
             feedback_terms=settings.feedback_terms,
             feedback_weight=settings.feedback_weight,
+            sentence_weight=settings.sentence_weight,
+            rerank_depth=settings.rerank_depth,
         )
 
 
@@ -103,6 +107,12 @@ def search_snapshot(
         )
     lap("retrieve")
     ordered = order_by_score(retrieved.fused)
+    sentences: dict[int, SentenceMatch] = {}
+    if params.sentence_weight > 0 and ordered and query_tokens:
+        ordered, sentences = _rerank_by_sentence(
+            snapshot, ordered, retrieved.fused, query_tokens, params, analyzer
+        )
+    lap("rerank")
     article_of = snapshot.chunks.article_ids
     ranked_articles = list(dict.fromkeys(article_of[r] for r in ordered))
     capped = cap_per_article(ordered, article_of, params.per_article_cap)
@@ -126,6 +136,12 @@ def search_snapshot(
             return max(0.0, min(1.0, bm25_by_row[row] / retrieved.bm25_max))
         return 0.0
 
+    missing = [row for row in page if row not in sentences]
+    if missing:
+        sentences.update(
+            zip(missing, _sentence_matches(snapshot, missing, query_tokens, analyzer), strict=True)
+        )
+
     abstained = not capped or (
         params.abstain_threshold is not None and confidence < params.abstain_threshold
     )
@@ -144,8 +160,7 @@ def search_snapshot(
                     cosines.get(row) if use_dense or row in dense_found else None,
                     bm25_by_row.get(row),
                     relevance(row),
-                    query_tokens,
-                    analyzer,
+                    sentences[row],
                 )
             )
     lap("highlight")
@@ -169,14 +184,11 @@ def _hit(
     cosine: float | None,
     bm25: float | None,
     relevance: float,
-    query_tokens: list[str],
-    analyzer: Analyzer,
+    sentence: SentenceMatch,
 ) -> Hit:
     article = snapshot.articles[snapshot.chunks.article_ids[row]]
     start, end = int(snapshot.chunks.starts[row]), int(snapshot.chunks.ends[row])
-    h_start, h_end = best_sentence(
-        article.text, start, end, query_tokens, analyzer.tokens, snapshot.lexical.idf
-    )
+    h_start, h_end = sentence.start, sentence.end
     return Hit(
         article_id=article.id,
         title=article.title,
@@ -314,3 +326,43 @@ def _with_feedback(
         weight = params.feedback_weight
         extra = (scores * weight, lexical.max_score(expansion) * weight)
     return _retrieve(snapshot, query_vector, query_tokens, extra, params, pool)
+
+
+def _sentence_matches(
+    snapshot: Snapshot, rows: list[int], query_tokens: list[str], analyzer: Analyzer
+) -> list[SentenceMatch]:
+    passages = []
+    for row in rows:
+        article = snapshot.articles[snapshot.chunks.article_ids[row]]
+        passages.append(
+            (article.text, int(snapshot.chunks.starts[row]), int(snapshot.chunks.ends[row]))
+        )
+    return best_sentences(passages, query_tokens, analyzer.tokens, snapshot.lexical.idf)
+
+
+def _rerank_by_sentence(
+    snapshot: Snapshot,
+    ordered: list[int],
+    fused: dict[int, float],
+    query_tokens: list[str],
+    params: SearchParams,
+    analyzer: Analyzer,
+) -> tuple[list[int], dict[int, SentenceMatch]]:
+    """Chooses, within each article, which passage to cite first: the one with a sentence
+    holding most of the question's rare words (answers sit in sentences, and fusion cannot
+    see sentence boundaries). Articles keep the places fusion gave them, so the article
+    ranking is unchanged; only the passage shown in each place can change."""
+    head = ordered[: params.rerank_depth]
+    found = _sentence_matches(snapshot, head, query_tokens, analyzer)
+    matches = dict(zip(head, found, strict=True))
+    rescored = {row: fused[row] + params.sentence_weight * matches[row].share for row in head}
+    article_of = snapshot.chunks.article_ids
+    places: dict[str, list[int]] = {}
+    for position, row in enumerate(head):
+        places.setdefault(article_of[row], []).append(position)
+    reordered = list(head)
+    for positions in places.values():
+        rows = sorted((head[p] for p in positions), key=lambda r: (-rescored[r], r))
+        for position, row in zip(positions, rows, strict=True):
+            reordered[position] = row
+    return reordered + ordered[params.rerank_depth :], matches

@@ -44,6 +44,10 @@ class RetrievalSettings(BaseSettings):
     )
     feedback_terms: int = Field(10, ge=0, le=100)
     feedback_weight: float = Field(0.5, ge=0.0, le=5.0)
+    sentence_weight: float = Field(
+        0.2, ge=0.0, le=5.0, description="rerank: weight of the best single-sentence match"
+    )
+    rerank_depth: int = Field(30, ge=1, le=500, description="passages the rerank looks at")
     abstain_threshold: float = Field(
         0.11, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
     )

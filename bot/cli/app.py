@@ -116,7 +116,13 @@ def cli(
 
 @cli.group(cls=Group)
 def index() -> None:
-    """Build and inspect the search index."""
+    """Build and inspect the search index.
+
+    \b
+    Examples:
+      newsdesk index rebuild
+      newsdesk index status --json
+    """
 
 
 @index.command("rebuild")
@@ -163,7 +169,13 @@ def index_rebuild(obj: Context, full: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
 def index_status(obj: Context, as_json: bool) -> None:
-    """Show what the index holds and how it was built."""
+    """Show what the index holds and how it was built.
+
+    \b
+    Examples:
+      newsdesk index status
+      newsdesk index status --json | jq .chunks
+    """
     from bot.compose import read_index_status
 
     status = read_index_status(obj.settings)
@@ -224,8 +236,9 @@ def remove(obj: Context, article_id: str) -> None:
     """Remove an article from the index and the articles folder.
 
     \b
-    Example:
+    Examples:
       newsdesk remove wikipedia/1973-oil-crisis
+      newsdesk sources oil    # find the id first
     """
     from retrieval.collection import remove_article
 
@@ -238,7 +251,13 @@ def remove(obj: Context, article_id: str) -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @pass_context
 def sources(obj: Context, search: str | None, limit: int) -> None:
-    """List indexed articles, newest first, optionally filtered by title or id."""
+    """List indexed articles, newest first, optionally filtered by title or id.
+
+    \b
+    Examples:
+      newsdesk sources
+      newsdesk sources syria --limit 5
+    """
     engine = obj.engine(create=False)
     page, total = engine.list_articles(search, limit=limit)
     for item in page:
@@ -284,6 +303,11 @@ def chat(obj: Context) -> None:
     """Interactive question and answer in the terminal, on the same engine as the bot.
 
     Type a question, or /help for commands (/add, /sources, /remove, /status, /more, /quit).
+
+    \b
+    Examples:
+      newsdesk chat
+      echo "Who met Lavrov?" | newsdesk chat
     """
     from bot.chat import run_chat
 

@@ -43,6 +43,8 @@ MAX_URL = 2048
 
 EXCERPT_CHARS = 700  # what reads well in one card; a 10-citation answer gets less
 MIN_EXCERPT_CHARS = 40
+FOOTER_CHARS = 160  # relevance, date, source: a line, not a page
+MANY_TITLE_CHARS = 120  # with more than 5 citations, long titles would eat the excerpts
 COLOR = discord.Colour(0x2B6CB0)
 
 _SPACES = re.compile(r"\s+")
@@ -59,14 +61,18 @@ def escape_text(text: str) -> str:
 
 
 def shorten(text: str, limit: int) -> str:
-    """Escaped `text` within `limit` characters, cut at a word boundary with "…"."""
+    """Escaped `text` within `limit` characters, cut with "…" at a word boundary when one is
+    near (a title made of one huge word is cut inside it)."""
     escaped = escape_text(text)
     if len(escaped) <= limit:
         return escaped
     raw = _SPACES.sub(" ", text)
     keep = limit
     while keep > 1:
-        cut = raw[:keep].rsplit(" ", 1)[0] if " " in raw[:keep] else raw[:keep]
+        cut = raw[:keep]
+        at_word = cut.rsplit(" ", 1)[0]
+        if " " in cut and len(at_word) >= keep // 2:
+            cut = at_word
         candidate = escape_text(cut.rstrip()) + ELLIPSIS
         if len(candidate) <= limit:
             return candidate
@@ -112,17 +118,20 @@ def fit_excerpt(hit: Hit, budget: int, preferred: int = EXCERPT_CHARS) -> str:
     return text
 
 
-def citation_title(number: int, hit: Hit) -> str:
-    return shorten(f"[{number}] {hit.title}", MAX_TITLE)
+def citation_title(number: int, hit: Hit, limit: int = MAX_TITLE) -> str:
+    return shorten(f"[{number}] {hit.title}", min(limit, MAX_TITLE))
 
 
 def citation_footer(hit: Hit) -> str:
-    parts = [f"{relevance_bar(hit.relevance)} {relevance_label(hit.relevance)}"]
-    meta = meta_line(hit)
+    """Footers are plain text (no markdown, no mentions): only shortened."""
+    footer = f"{relevance_bar(hit.relevance)} {relevance_label(hit.relevance)}"
+    meta = _SPACES.sub(" ", meta_line(hit)).strip()
     if meta:
-        parts.append(_SPACES.sub(" ", meta))
-    footer = " · ".join(parts)
-    return footer if len(footer) <= MAX_FOOTER else footer[: MAX_FOOTER - 1] + ELLIPSIS
+        footer += " · " + meta
+    limit = min(FOOTER_CHARS, MAX_FOOTER)
+    if len(footer) <= limit:
+        return footer
+    return footer[: limit - 1].rsplit(" ", 1)[0] + ELLIPSIS
 
 
 def answer_embeds(
@@ -132,10 +141,12 @@ def answer_embeds(
     hits = result.hits[:MAX_EMBEDS]
     if not hits:
         return []
-    titles = [citation_title(first_number + i, hit) for i, hit in enumerate(hits)]
+    title_limit = MAX_TITLE if len(hits) <= 5 else MANY_TITLE_CHARS
+    titles = [citation_title(first_number + i, hit, title_limit) for i, hit in enumerate(hits)]
     footers = [citation_footer(hit) for hit in hits]
     fixed = sum(len(t) + len(f) for t, f in zip(titles, footers, strict=True))
-    share = min(MAX_DESCRIPTION, (MAX_TOTAL - fixed) // len(hits))
+    # At most 10 x (120 + 160) characters are fixed, so each excerpt gets 320 or more.
+    share = max(MIN_EXCERPT_CHARS, min(MAX_DESCRIPTION, (MAX_TOTAL - fixed) // len(hits)))
     embeds = []
     for hit, title, footer in zip(hits, titles, footers, strict=True):
         embed = discord.Embed(

@@ -62,6 +62,8 @@ def user_message(error: BaseException) -> str | None:
     error = unwrap(error)
     if isinstance(error, NewsdeskError):
         return str(error)
+    if isinstance(error, commands.CommandNotFound):
+        return "I don't know that command."  # never sent: the bot stays quiet instead
     if isinstance(error, commands.NotOwner):
         return "Only the bot's owner can do that."
     if isinstance(error, commands.NoPrivateMessage | app_commands.NoPrivateMessage):

@@ -17,6 +17,14 @@ K1 = 1.2
 B = 0.75
 
 
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG at import, which floods any app that logs at INFO.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class Analyzer:
     """Lowercase, drop English stopwords, Snowball-stem: the same for chunks and questions."""
 
@@ -26,7 +34,7 @@ class Analyzer:
         self._stemmer = Stemmer.Stemmer("english")
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
-        import bm25s
+        bm25s = _bm25s()
 
         if not texts:
             return []
@@ -50,7 +58,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, tokens: Sequence[Sequence[str]]) -> LexicalIndex:
-        import bm25s
+        bm25s = _bm25s()
 
         if not tokens:
             return cls(None, {}, 0)
@@ -102,7 +110,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path, size: int) -> LexicalIndex:
-        import bm25s
+        bm25s = _bm25s()
 
         if size == 0:
             return cls(None, {}, 0)

@@ -57,8 +57,7 @@ def test_every_command_has_help_with_examples(ws: Workspace, command: list[str])
     out = ws.run(*command, "--help")
     assert out.returncode == 0, out.stderr
     assert "Usage: newsdesk" in out.stdout
-    if command not in (["index"], ["chat"], ["sources"]):
-        assert "Example" in out.stdout
+    assert "Examples:" in out.stdout
 
 
 def test_rebuild_indexes_the_folder_and_skips_the_bad_file(ws: Workspace) -> None:
@@ -69,7 +68,8 @@ def test_rebuild_indexes_the_folder_and_skips_the_bad_file(ws: Workspace) -> Non
     assert "1 bad files skipped" in summary
     assert "broken.txt" in out.stderr
     again = ws.run("index", "rebuild")
-    assert "0 added, 0 changed, 0 removed, 2 unchanged; 0 chunks encoded" in again.stdout
+    assert "0 added, 0 changed, 0 removed, 2 unchanged" in again.stdout
+    assert "; 0 chunks encoded" in again.stdout
     (ws.articles / "bees.md").unlink()
     third = ws.run("index", "rebuild")
     assert "0 added, 0 changed, 1 removed, 1 unchanged" in third.stdout

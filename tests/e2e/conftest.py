@@ -8,6 +8,7 @@ tree.on_error / on_command_error, and on any bot message that could mention some
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
@@ -18,8 +19,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.fakediscord import FakeDiscord, running_bot  # first: imports discord quietly
-from tests.fakediscord.plugin import discord_errors, fake_discord, no_external_network
+from bot.discord_app.engines import open_or_build
+from bot.runner import settle_heap
+from retrieval.embedding.factory import load_embedder
 from tests.e2e.desk import (
     ARTICLES,
     Desk,
@@ -31,8 +33,8 @@ from tests.e2e.desk import (
     prepared_services,
     retrieval_settings,
 )
-from bot.discord_app.engines import open_or_build
-from retrieval.embedding.factory import load_embedder
+from tests.fakediscord import FakeDiscord, running_bot  # first: imports discord quietly
+from tests.fakediscord.plugin import discord_errors, fake_discord, no_external_network
 
 __all__ = ["discord_errors", "fake_discord", "no_external_network"]
 
@@ -111,6 +113,7 @@ async def make_desk(
         services = await prepared_services(
             settings, retrieval_settings(workspace, **(retrieval or {})), embedder_factory
         )
+        settle_heap()  # as the runner does once start-up is done
         bot = new_bot(services)
         errors = HandlerErrors()
         errors.install(bot)
@@ -126,6 +129,7 @@ async def make_desk(
     finally:
         for desk in reversed(desks):
             await desk.stop()
+        gc.unfreeze()  # let this test's objects be collected in later tests
     for desk in desks:
         assert not desk.errors.unexpected(), desk.errors.unexpected()
         desk.assert_no_mentions()

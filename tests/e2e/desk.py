@@ -165,6 +165,8 @@ class Desk:
         if context is not None:
             await context.__aexit__(None, None, None)
 
+    admin_permissions = MANAGE_GUILD
+
     @property
     def articles_dir(self) -> Path:
         return self.services.settings.articles_dir
@@ -185,10 +187,15 @@ class Desk:
     async def say(
         self, user: FakeMember, content: str, *, channel: FakeChannel | None = None
     ) -> FakeMessage:
-        """Post as `user`; the bot's next message in that channel."""
+        """Post as `user`; the bot's reply to that message."""
         where = channel or self.channel
-        self.fake.send_user_message(where, user, content)
-        return await self.fake.wait_for_message(where, timeout=WAIT)
+        sent = self.fake.send_user_message(where, user, content)
+
+        def replies_to_it(message: FakeMessage) -> bool:
+            reference = message.payload.get("message_reference") or {}
+            return reference.get("message_id") == str(sent.id)
+
+        return await self.fake.wait_for_message(where, replies_to_it, timeout=WAIT)
 
     async def click(self, message: FakeMessage, custom_id: str, user: FakeMember) -> FakeMessage:
         handle = self.fake.click_button(message, custom_id, user)

@@ -127,7 +127,9 @@ async def test_ten_citation_answer_within_every_limit(make_desk: MakeDesk) -> No
     assert total <= MAX_TOTAL
     assert len(message.content) <= MAX_CONTENT
     # "More results" carries on numbering from 11.
-    more = await desk.click(message, message.components[0]["components"][0]["custom_id"], desk.alice)
+    more = await desk.click(
+        message, message.components[0]["components"][0]["custom_id"], desk.alice
+    )
     assert more.embeds[0]["title"].startswith("[11] ")
 
 

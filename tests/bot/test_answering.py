@@ -1,0 +1,88 @@
+"""Questions, "More results" and votes on a real engine (hashing encoder), without Discord."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.discord_app.answering import answer_question, more_results, record_vote
+from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongError
+from bot.discord_app.services import Services
+from tests.factories import REUTERS_TITLE
+
+QUESTION = "What did Kerry want from the Moscow talks?"
+
+
+async def test_answer_cites_reuters_and_is_stored(services: Services) -> None:
+    reply = await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="test")
+    assert reply.embeds[0].title == f"[1] {REUTERS_TITLE}"
+    assert reply.answer_id is not None and reply.content is None
+    stored = services.store.get_answer(reply.answer_id)
+    assert stored is not None and stored.question == QUESTION
+    assert stored.shown == len(reply.embeds)
+
+
+async def test_more_then_vote(services: Services) -> None:
+    reply = await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="test")
+    assert reply.answer_id is not None and reply.has_more
+    more = await more_results(services, answer_id=reply.answer_id)
+    assert more.embeds[0].title is not None
+    assert more.embeds[0].title.startswith(f"[{len(reply.embeds) + 1}] ")
+    voted = await record_vote(services, answer_id=reply.answer_id, user_id=2, vote=-1)
+    assert voted.ephemeral and voted.content is not None and voted.content.startswith("Thanks")
+    [row] = services.store.feedback_rows()
+    assert row.vote == -1 and len(row.hits_shown) == len(reply.embeds) + len(more.embeds)
+
+
+async def test_more_runs_out(services: Services) -> None:
+    reply = await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="test")
+    assert reply.answer_id is not None
+    last = reply
+    for _ in range(20):
+        last = await more_results(services, answer_id=reply.answer_id)
+        if not last.embeds:
+            break
+    assert last.content == "No more excerpts for that question." and last.ephemeral
+
+
+async def test_expired_buttons(services: Services) -> None:
+    with pytest.raises(ExpiredError):
+        await more_results(services, answer_id="gone")
+    with pytest.raises(ExpiredError):
+        await record_vote(services, answer_id="gone", user_id=1, vote=1)
+
+
+async def test_no_match(services: Services) -> None:
+    services.engines.opened()[0].engine.settings = services.settings.model_copy(
+        update={"abstain_threshold": 1.0}
+    )
+    reply = await answer_question(services, question="zebra", guild_id=1, user_id=2, via="test")
+    assert reply.embeds == [] and reply.answer_id is None
+    assert reply.content is not None and reply.content.startswith("No good match")
+
+
+async def test_cooldown_and_length_checked_before_searching(services: Services) -> None:
+    services.cooldown.seconds = 60
+    with pytest.raises(QuestionTooLongError):
+        await answer_question(services, question="x " * 400, guild_id=1, user_id=2, via="test")
+    await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="test")
+    with pytest.raises(CooldownError):
+        await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="test")
+    await answer_question(services, question=QUESTION, guild_id=1, user_id=3, via="test")
+
+
+async def test_one_log_line_per_question_without_text(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="bot.discord_app.answering"):
+        await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="slash")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.discord_app.answering"]
+    assert line.startswith("question via=slash guild=1 latency_ms=")
+    assert "hits=5 abstained=False" in line and "Kerry" not in line
+    caplog.clear()
+    services.bot_settings.log_question_text = True
+    with caplog.at_level(logging.INFO, logger="bot.discord_app.answering"):
+        await answer_question(services, question=QUESTION, guild_id=None, user_id=2, via="dm")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.discord_app.answering"]
+    assert "guild=dm" in line and f"question={QUESTION!r}" in line
