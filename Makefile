@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test check lint format typecheck index chat install clean bench bench-quick
 
@@ -43,6 +44,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP_INSTALL) --upgrade pip
 	$(PIP_INSTALL) -e '.[dev]'
 	touch $(STAMP)
+
+# The benchmark suite (docs/benchmarks.md): full <= 30 min on 2 cores, quick a few minutes.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run_all
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run_all --quick
+
+$(BENCH_STAMP): $(STAMP)
+	$(PIP_INSTALL) -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) .index .mypy_cache .ruff_cache .pytest_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from retrieval.embedding import Embedder
 from retrieval.engine import Engine, IndexStatus
@@ -43,7 +44,41 @@ def build_embedder(settings: RetrievalSettings) -> Embedder:
     offline_environment()
     from retrieval.embedding import load_embedder
 
-    return load_embedder(settings.model, batch_size=settings.embed_batch_size)
+    return load_embedder(
+        settings.model,
+        batch_size=settings.embed_batch_size,
+        backend=settings.embedding_backend,
+        cache_dir=models_dir(settings),
+    )
+
+
+def models_dir(settings: RetrievalSettings) -> Path:
+    """Where ONNX exports are cached: NEWSDESK_MODEL_CACHE_DIR or `<index dir>/models`."""
+    from retrieval.embedding.onnx_cache import model_cache_dir
+
+    return settings.model_cache_dir or model_cache_dir(settings.index_dir)
+
+
+def export_model(settings: RetrievalSettings, *, force: bool) -> tuple[Path, dict[str, Any]]:
+    """The ONNX export of the configured model (made now if missing, stale or `force`d):
+    its folder and manifest."""
+    offline_environment()
+    from retrieval.embedding.factory import export_onnx, model_folder
+    from retrieval.embedding.model_files import read_model_files
+    from retrieval.embedding.onnx_cache import (
+        GRAPH_FILES,
+        export_folder,
+        read_manifest,
+        usable_graph,
+    )
+
+    cache_dir = models_dir(settings)
+    folder = export_folder(cache_dir, settings.model)
+    files = read_model_files(model_folder(settings.model))
+    fresh = all(usable_graph(folder, files, backend) for backend in GRAPH_FILES)
+    if force or not fresh:
+        export_onnx(settings.model, cache_dir)
+    return folder, read_manifest(folder) or {}
 
 
 def build_engine(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.output import ProgressBar
-from bot.compose import build_engine, with_index_dir
+from bot.compose import build_embedder, build_engine, with_index_dir
 from retrieval.evaluation import evaluate, load_queries
 from retrieval.loaders import load_file, load_folder
 from retrieval.settings import RetrievalSettings
@@ -42,13 +42,16 @@ def run_evaluation(
     queries = load_queries(query_paths)[:limit]
     if threshold is not None:
         settings = settings.model_copy(update={"abstain_threshold": threshold})
+    # The encoder (and its cached ONNX export) comes from the configured index folder, not
+    # the scratch one, so an evaluation doesn't export the model again.
+    embedder = build_embedder(settings)
     with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
         settings = with_index_dir(settings, index_dir or Path(scratch) / "index")
         if articles_path.is_dir():
             articles = load_folder(articles_path, max_bytes=settings.max_article_bytes).articles
         else:
             articles = load_file(articles_path, max_bytes=settings.max_article_bytes)
-        engine = build_engine(settings)
+        engine = build_engine(settings, embedder=embedder)
         with ProgressBar(enabled=show_progress) as bar:
             engine.sync(articles, remove_missing=True, progress=bar)
         results: dict[str, dict[str, Any]] = {}

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from retrieval.documents import Article
 from retrieval.engine import Engine
-from retrieval.errors import NewsdeskError, NotFoundError
+from retrieval.errors import BadArticleError, NewsdeskError, NotFoundError, write_error
 from retrieval.indexing import SyncReport
 from retrieval.loaders import (
     fetch_article_sync,
@@ -24,6 +25,7 @@ from retrieval.loaders import (
     load_file,
     write_article_file,
 )
+from retrieval.loaders.decoding import check_size
 from retrieval.progress import Progress
 from retrieval.settings import RetrievalSettings
 
@@ -78,7 +80,14 @@ def add_sources(
             outcome.failed.append(source)
             outcome.messages.append(f"skipped {source}: {exc}")
     if outcome.articles:
-        outcome.report = engine.add(outcome.articles, progress=progress)
+        try:
+            outcome.report = engine.add(outcome.articles, progress=progress)
+        except NewsdeskError:
+            # Not indexed (a full disk, a busy or damaged index): take the copies back out, so
+            # the articles folder does not hold what the user was told failed.
+            for path in set(created.values()):
+                path.unlink(missing_ok=True)
+            raise
     for dropped, kept in outcome.report.duplicates:
         outcome.messages.append(f"{dropped} is already indexed as {kept}; not added again")
         path = created.get(dropped)
@@ -97,7 +106,11 @@ def add_article(engine: Engine, settings: RetrievalSettings, article: Article) -
         return outcome
     saved = _save_markdown(article, settings, subfolder=WEB_FOLDER if article.url else "")
     outcome.articles.append(saved)
-    outcome.report = engine.add([saved])
+    try:
+        outcome.report = engine.add([saved])
+    except NewsdeskError:
+        (settings.articles_dir / str(saved.path)).unlink(missing_ok=True)
+        raise
     return outcome
 
 
@@ -130,7 +143,7 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
         raise NewsdeskError(f"no .md, .txt, .html or .jsonl files in {source}")
     collected: list[tuple[Article, Path | None]] = []
     for file in files:
-        target, copied = _place_in_folder(file, folder)
+        target, copied = _place_in_folder(file, folder, settings.max_article_bytes)
         try:
             articles = load_file(target, root=folder, max_bytes=settings.max_article_bytes)
         except NewsdeskError:
@@ -141,11 +154,19 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
     return collected
 
 
-def _place_in_folder(file: Path, folder: Path) -> tuple[Path, bool]:
+def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bool]:
     """The file's place inside the articles folder; copies it there if it is outside."""
     resolved, root = file.resolve(), folder.resolve()
     if resolved.is_relative_to(root):
         return resolved, False
+    # Checked before copying: a huge file or a pipe must not reach the folder (or hang us).
+    try:
+        info = file.stat()
+    except OSError as exc:
+        raise BadArticleError(f"cannot read {file.name}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise BadArticleError(f"{file.name} is not a regular file")
+    check_size(info.st_size, file.name, max_bytes)
     sub = IMPORT_FOLDER if file.suffix.lower() == ".jsonl" else ""
     target = root / sub / file.name
     if target.exists():
@@ -154,17 +175,24 @@ def _place_in_folder(file: Path, folder: Path) -> tuple[Path, bool]:
         raise NewsdeskError(
             f"{target} already exists with other content; rename {file.name} and add it again"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(file, tmp)
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(exc, f"{target}") from exc
     return target, True
 
 
 def _save_markdown(article: Article, settings: RetrievalSettings, *, subfolder: str) -> Article:
     target_dir = settings.articles_dir / subfolder if subfolder else settings.articles_dir
-    target_dir.mkdir(parents=True, exist_ok=True)
-    path = write_article_file(target_dir, article)
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        path = write_article_file(target_dir, article)
+    except OSError as exc:
+        raise write_error(exc, f"{article.id}.md in {target_dir}") from exc
     [saved] = load_file(path, root=settings.articles_dir, max_bytes=settings.max_article_bytes)
     return saved
 
@@ -185,7 +213,13 @@ def _remove_from_folder(folder: Path, article: Article) -> None:
             row_id = ""
         if row_id != article.id.rsplit("/", 1)[-1] and row_id != article.id:
             kept_lines.append(line)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(kept_lines) + ("\n" if kept_lines else ""))
-    os.replace(tmp, path)
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(kept_lines) + ("\n" if kept_lines else ""))
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise write_error(exc, str(path)) from exc

@@ -18,6 +18,7 @@ from pathlib import Path
 from retrieval.chunking import ChunkerSettings
 from retrieval.documents import Article
 from retrieval.embedding.base import Embedder
+from retrieval.embedding.onnx_cache import model_cache_dir
 from retrieval.errors import (
     EmptyQuestionError,
     IndexMismatchError,
@@ -55,6 +56,7 @@ class IndexStatus:
     last_build: float | None
     generation: int
     path: Path
+    embedding_backend: str = "torch"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Engine:
             "schema_version": str(SCHEMA_VERSION),
             "model": self.embedder.name,
             "dimension": str(self.embedder.dimension),
+            "embedding_backend": self.embedder.backend,
         }
         manifest.update({k: str(v) for k, v in self.chunker.as_manifest().items()})
         return manifest
@@ -127,16 +130,25 @@ class Engine:
 
     def _check_manifest(self, manifest: dict[str, str]) -> None:
         expected = self.expected_manifest()
+        manifest = {"embedding_backend": stored_backend(manifest)} | manifest
         differences = [
             f"{key} {manifest.get(key, 'missing')!r} (now {value!r})"
             for key, value in expected.items()
             if manifest.get(key) != value
         ]
         if differences:
+            hint = ""
+            if manifest["embedding_backend"] != expected["embedding_backend"]:
+                # Vectors from another backend are close, not equal: mixing them would make
+                # the embedding cache and the scores inconsistent, so it takes a rebuild.
+                hint = (
+                    f" (or set NEWSDESK_EMBEDDING_BACKEND={manifest['embedding_backend']} "
+                    "to keep using it)"
+                )
             raise IndexMismatchError(
                 f"the index in {self.index_dir} was built with other settings: "
                 + ", ".join(differences)
-                + f". Run `{RECOVERY_COMMAND}` to rebuild it for the current settings."
+                + f". Run `{RECOVERY_COMMAND}` to rebuild it for the current settings{hint}."
             )
 
     def _snapshot_from(self, contents: StoreContents) -> Snapshot:
@@ -151,7 +163,12 @@ class Engine:
             )
         if rows:
             logger.info("building search indexes for %d chunks from SQLite", rows)
-        snapshot = build_snapshot(contents, self._analyzer, self.embedder.dimension)
+        snapshot = build_snapshot(
+            contents,
+            self._analyzer,
+            self.embedder.dimension,
+            exact_limit=self.settings.dense_exact_limit,
+        )
         self._save_derived(snapshot)
         return snapshot
 
@@ -288,18 +305,24 @@ class Engine:
         with self._write_lock, location.write_lock(self.index_dir):
             previous_ids = _readable_article_ids(self.index_dir)
             database = self._create_database()
-            store = Store(database)
-            wanted = _dedupe_batch(articles, report)
-            write_articles(
-                store, self.embedder, self.chunker, wanted, progress=progress, report=report
-            )
-            report.changed = [a for a in report.added if a in previous_ids]
-            report.added = [a for a in report.added if a not in previous_ids]
-            report.removed = sorted(previous_ids - {a.id for a in wanted})
-            old = location.switch_database(self.index_dir, database)
+            try:
+                store = Store(database)
+                wanted = _dedupe_batch(articles, report)
+                write_articles(
+                    store, self.embedder, self.chunker, wanted, progress=progress, report=report
+                )
+                report.changed = [a for a in report.added if a in previous_ids]
+                report.added = [a for a in report.added if a not in previous_ids]
+                report.removed = sorted(previous_ids - {a.id for a in wanted})
+                location.switch_database(self.index_dir, database)
+            except BaseException:
+                location.remove_database(database)  # the previous index stays current
+                raise
             self._load(database)
-            if old is not None and old != database:
-                location.remove_database(old)
+            # The previous database, and any left by a rebuild that was killed before its
+            # switch, are no longer used.
+            location.remove_other_databases(self.index_dir, keep=database)
+            derived.remove_other_folders(self.index_dir / "derived", keep=self._index_id)
         report.seconds = time.perf_counter() - started
         logger.info("full index rebuild: %s", report.summary())
         return report
@@ -333,6 +356,7 @@ class Engine:
             added=added,
             analyzer=self._analyzer,
             dimension=self.embedder.dimension,
+            exact_limit=self.settings.dense_exact_limit,
         )
         self._snapshot = snapshot  # the swap: searches from now on see the new state
         if snapshot.generation != added.generation or len(snapshot.chunks) != _count(self.store):
@@ -356,7 +380,8 @@ class Engine:
             return False
         if database == self.store.path and self.store.generation() == self.snapshot.generation:
             return False
-        with self._write_lock:
+        # The file lock too: the writer may still be saving the derived files we would load.
+        with self._write_lock, location.write_lock(self.index_dir):
             self._reload_if_stale()
         return True
 
@@ -384,7 +409,12 @@ def read_status(index_dir: Path) -> IndexStatus:
     store = Store(database)
     manifest = store.manifest()
     articles, chunks = store.counts()
-    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+    models = model_cache_dir(index_dir)
+    size = sum(
+        p.stat().st_size
+        for p in index_dir.rglob("*")
+        if p.is_file() and not p.is_relative_to(models)  # exported models are not the index
+    )
     last = manifest.get("last_build") or None
     return IndexStatus(
         articles=articles,
@@ -395,16 +425,25 @@ def read_status(index_dir: Path) -> IndexStatus:
         last_build=float(last) if last else None,
         generation=int(manifest.get("generation", "0")),
         path=index_dir,
+        embedding_backend=stored_backend(manifest),
     )
+
+
+def stored_backend(manifest: dict[str, str]) -> str:
+    """Indexes made before backends existed were encoded by sentence-transformers on torch
+    (or by the hashing encoder, named by the model)."""
+    if "embedding_backend" in manifest:
+        return manifest["embedding_backend"]
+    return "hashing" if manifest.get("model", "").startswith("hashing") else "torch"
 
 
 def _readable_article_ids(index_dir: Path) -> set[str]:
     """Article ids of the current index, or none if it is missing or unreadable (a full
     rebuild replaces it either way)."""
-    database = location.current_database(index_dir)
-    if database is None or not database.exists():
-        return set()
     try:
+        database = location.current_database(index_dir)
+        if database is None or not database.exists():
+            return set()
         return set(Store(database).article_hashes())
     except NewsdeskError as exc:
         logger.warning("previous index unreadable (%s); building a new one", exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class NewsdeskError(Exception):
     """An expected failure with a message fit to show a user as is."""
@@ -29,3 +31,16 @@ class NotFoundError(NewsdeskError):
 
 class EmptyQuestionError(NewsdeskError):
     """The question has nothing to search for."""
+
+
+class DiskFullError(NewsdeskError):
+    """A write failed because the disk (or the quota) is full; what was saved before stays."""
+
+
+def write_error(exc: OSError, what: str) -> NewsdeskError:
+    """A failed file write as an error a user can act on: disk full, or the system's reason."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(
+            f"the disk is full: could not write {what}; free some space and try again"
+        )
+    return NewsdeskError(f"could not write {what}: {exc.strerror or exc}")

@@ -28,18 +28,37 @@ def order_by_score(scores: dict[int, float]) -> list[int]:
     return sorted(scores, key=lambda row: (-scores[row], row))
 
 
-def cap_per_article(rows: Sequence[int], article_of: Sequence[str], cap: int) -> list[int]:
-    """Keep at most `cap` rows per article (0 = no cap), preserving order."""
-    if cap <= 0:
-        return list(rows)
-    seen: dict[str, int] = {}
+def cap_per_article(
+    rows: Sequence[int],
+    article_of: Sequence[str],
+    cap: int,
+    spans: tuple[np.ndarray, np.ndarray] | None = None,
+    max_overlap: float = 0.5,
+) -> list[int]:
+    """Keep at most `cap` rows per article (0 = no cap), preserving order; with `spans`
+    (starts, ends), also drop a passage that mostly repeats one already kept from the same
+    article, so overlapping chunks do not fill the answer with the same sentences."""
+    seen: dict[str, list[int]] = {}
     kept: list[int] = []
     for row in rows:
         article = article_of[row]
-        if seen.get(article, 0) < cap:
-            seen[article] = seen.get(article, 0) + 1
-            kept.append(row)
+        taken = seen.setdefault(article, [])
+        if cap > 0 and len(taken) >= cap:
+            continue
+        if spans is not None and any(
+            _overlap_share(spans, row, other) > max_overlap for other in taken
+        ):
+            continue
+        taken.append(row)
+        kept.append(row)
     return kept
+
+
+def _overlap_share(spans: tuple[np.ndarray, np.ndarray], a: int, b: int) -> float:
+    starts, ends = spans
+    shared = min(ends[a], ends[b]) - max(starts[a], starts[b])
+    shorter = min(ends[a] - starts[a], ends[b] - starts[b])
+    return float(shared) / float(shorter) if shorter > 0 and shared > 0 else 0.0
 
 
 def convex_fusion(

@@ -89,24 +89,32 @@ def write_articles(
     to_encode = len({h for p in planned for h in p.hashes} - cached)
     progress.start(to_encode, "encoding chunks")
 
-    batch: list[_Planned] = []
+    # The last batch also deletes `remove_ids` and drops orphaned embeddings, in the same
+    # transaction: a write that fits in one batch (every single add) is all or nothing.
+    batches: list[list[_Planned]] = [[]]
     batch_size = 0
     for item in planned:
-        batch.append(item)
+        batches[-1].append(item)
         batch_size += sum(1 for h in item.hashes if h not in cached)
         if batch_size >= BATCH_CHUNKS:
-            _commit_batch(store, embedder, batch, cached, progress, report)
-            batch, batch_size = [], 0
-    if batch:
-        _commit_batch(store, embedder, batch, cached, progress, report)
-
-    if remove_ids or planned:
-        with store.transaction() as conn:
-            for article_id in remove_ids:
-                if store.delete_article(conn, article_id):
-                    report.removed.append(article_id)
-            store.drop_orphan_embeddings(conn)
-            store.bump_generation(conn)
+            batches.append([])
+            batch_size = 0
+    if not batches[-1] and len(batches) > 1:
+        batches.pop()
+    if not (remove_ids or planned):
+        return
+    for number, batch in enumerate(batches, start=1):
+        last = number == len(batches)
+        _commit_batch(
+            store,
+            embedder,
+            batch,
+            cached,
+            progress,
+            report,
+            remove_ids=remove_ids if last else (),
+            finish=last,
+        )
 
 
 def _commit_batch(
@@ -116,20 +124,31 @@ def _commit_batch(
     cached: set[str],
     progress: Progress,
     report: SyncReport,
+    *,
+    remove_ids: Sequence[str],
+    finish: bool,
 ) -> None:
     missing: dict[str, str] = {}
     for item in batch:
         for h, text in zip(item.hashes, item.texts, strict=True):
             if h not in cached:
                 missing.setdefault(h, text)
-    vectors = embedder.encode(list(missing.values()), progress=progress.advance)
+    vectors = None
+    if missing:
+        vectors = embedder.encode(list(missing.values()), progress=progress.advance)
+    removed: list[str] = []
     with store.transaction() as conn:
-        store.put_embeddings(conn, list(missing), vectors)
+        if vectors is not None:
+            store.put_embeddings(conn, list(missing), vectors)
         for item in batch:
             store.put_article(conn, item.article, item.chunks, item.hashes)
+        removed = [aid for aid in remove_ids if store.delete_article(conn, aid)]
+        if finish:
+            store.drop_orphan_embeddings(conn)
         store.bump_generation(conn)
     cached.update(missing)
     report.chunks_encoded += len(missing)
+    report.removed.extend(removed)
     for item in batch:
         report.chunks_written += len(item.chunks)
         (report.added if item.is_new else report.changed).append(item.article.id)

@@ -22,6 +22,9 @@ from retrieval.settings import FusionMethod, RetrievalSettings, SearchMode
 
 NEAREST_TITLES = 3
 CONFIDENCE_COSINE_SHARE = 0.1
+# How much of the confidence comes from the best single sentence among the first answers:
+# a question whose rare words all sit in one sentence is very likely answered there.
+CONFIDENCE_SENTENCE_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,12 @@ def search_snapshot(
     lap("rerank")
     article_of = snapshot.chunks.article_ids
     ranked_articles = list(dict.fromkeys(article_of[r] for r in ordered))
-    capped = cap_per_article(ordered, article_of, params.per_article_cap)
+    capped = cap_per_article(
+        ordered,
+        article_of,
+        params.per_article_cap,
+        (snapshot.chunks.starts, snapshot.chunks.ends),
+    )
     page = capped[params.offset : params.offset + params.k]
     lap("fusion")
 
@@ -136,11 +144,18 @@ def search_snapshot(
             return max(0.0, min(1.0, bm25_by_row[row] / retrieved.bm25_max))
         return 0.0
 
-    missing = [row for row in page if row not in sentences]
+    # Sentence matches for the first page (confidence) and for the page shown (highlights).
+    first_page = capped[: params.k]
+    missing = [row for row in dict.fromkeys(first_page + page) if row not in sentences]
     if missing:
         sentences.update(
             zip(missing, _sentence_matches(snapshot, missing, query_tokens, analyzer), strict=True)
         )
+    if first_page:
+        best_sentence = max(sentences[row].share for row in first_page)
+        confidence = (
+            1 - CONFIDENCE_SENTENCE_SHARE
+        ) * confidence + CONFIDENCE_SENTENCE_SHARE * best_sentence
 
     abstained = not capped or (
         params.abstain_threshold is not None and confidence < params.abstain_threshold

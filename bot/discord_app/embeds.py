@@ -80,6 +80,11 @@ def shorten(text: str, limit: int) -> str:
     return ELLIPSIS
 
 
+def fit_content(text: str) -> str:
+    """Message text within 2000 characters (status lines, refusals; never citations)."""
+    return text if len(text) <= MAX_CONTENT else text[: MAX_CONTENT - 1] + ELLIPSIS
+
+
 def link_for(url: str | None) -> str | None:
     """The url if Discord accepts it as an embed link (absolute http(s)), else None."""
     if not url or len(url) > MAX_URL or any(ch.isspace() for ch in url):

@@ -9,6 +9,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.discord_app.embeds import fit_content
 from bot.discord_app.errors import APOLOGY, unwrap, user_message
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def error_text(error: BaseException, where: str) -> str:
 
 async def tell_interaction(interaction: discord.Interaction, text: str) -> None:
     """A short message, privately when Discord allows it (before any deferral)."""
+    text = fit_content(text)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -43,6 +45,7 @@ async def tell_interaction(interaction: discord.Interaction, text: str) -> None:
 
 async def tell_message(message: discord.Message, text: str) -> None:
     """A short reply quoting `message` (without pinging its author)."""
+    text = fit_content(text)
     try:
         await message.channel.send(
             text,

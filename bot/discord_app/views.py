@@ -10,12 +10,14 @@ the stored question from SQLite or says plainly that the buttons expired.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
 from bot.discord_app import answering, sources
 from bot.discord_app.answering import Reply
+from bot.discord_app.embeds import fit_content
 from bot.discord_app.replies import NO_MENTIONS, report_interaction_error
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ def services_of(interaction: discord.Interaction) -> Services:
     return cast("NewsdeskBot", interaction.client).services
 
 
-async def _guarded(interaction: discord.Interaction, work: Any) -> None:
+async def _guarded(interaction: discord.Interaction, work: Awaitable[None]) -> None:
     """discord.py only logs exceptions from dynamic items; route them to our reporting."""
     try:
         await work
@@ -175,7 +177,7 @@ DYNAMIC_ITEMS = (MoreButton, VoteButton, SourcesPageButton)
 def message_kwargs(reply: Reply) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
     if reply.content:
-        kwargs["content"] = reply.content
+        kwargs["content"] = fit_content(reply.content)
     if reply.embeds:
         kwargs["embeds"] = reply.embeds
     if reply.answer_id is not None:

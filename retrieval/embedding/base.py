@@ -21,6 +21,12 @@ class Embedder(Protocol):
         ...
 
     @property
+    def backend(self) -> str:
+        """What runs the model (torch, onnx, onnx-int8): recorded in the index manifest, since
+        vectors from different backends are close but not equal."""
+        ...
+
+    @property
     def dimension(self) -> int: ...
 
     @property

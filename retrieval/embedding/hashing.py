@@ -29,6 +29,10 @@ class HashingEmbedder:
         return f"hashing:{self._dimension}"
 
     @property
+    def backend(self) -> str:
+        return "hashing"
+
+    @property
     def dimension(self) -> int:
         return self._dimension
 

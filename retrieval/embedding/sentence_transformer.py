@@ -1,22 +1,31 @@
-"""The reference encoder: a sentence-transformers model on torch (imported only when chosen)."""
+"""The reference encoder: a sentence-transformers model on torch (imported only when chosen).
+
+Questions run on one torch thread, bulk encoding on all the free cores: on a small shared
+machine a second thread for one question mostly adds contention (p95 grows several-fold).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from retrieval.embedding.base import ProgressCallback, Vectors
+from retrieval.threads import free_cores
 
 logger = logging.getLogger(__name__)
 
 
 class SentenceTransformerEmbedder:
     def __init__(self, name: str, model_path: str, *, batch_size: int = 16) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        self._torch: Any = torch
+        self._bulk_threads = free_cores()
         self._name = name
         self._batch_size = batch_size
         model: Any = SentenceTransformer(model_path, device="cpu")
@@ -34,6 +43,10 @@ class SentenceTransformerEmbedder:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def backend(self) -> str:
+        return "torch"
 
     @property
     def dimension(self) -> int:
@@ -60,20 +73,30 @@ class SentenceTransformerEmbedder:
         step = self._batch_size * 4
         for begin in range(0, len(order), step):
             idx = order[begin : begin + step]
-            vectors = self._model.encode(
-                [texts[i] for i in idx],
-                batch_size=self._batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            with self._threads(self._bulk_threads):
+                vectors = self._model.encode(
+                    [texts[i] for i in idx],
+                    batch_size=self._batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
             out[idx] = vectors.astype(np.float32, copy=False)
             if progress is not None:
                 progress(len(idx))
         return out
 
     def encode_query(self, text: str) -> Vectors:
-        vector = self._model.encode(
-            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        with self._threads(1):
+            vector = self._model.encode(
+                [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return np.asarray(vector[0], dtype=np.float32)
+
+    @contextmanager
+    def _threads(self, count: int) -> Iterator[None]:
+        # No lock: under OpenMP the count is per calling thread, and a question must never
+        # wait for a bulk batch; at worst one call runs with the other's count.
+        if self._torch.get_num_threads() != count:
+            self._torch.set_num_threads(count)
+        yield

@@ -57,7 +57,30 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 def save_derived(
     folder: Path, generation: int, rows: int, dense: DenseIndex, lexical: LexicalIndex
+) -> bool:
+    """Save both indexes; False (logged) if they could not be written, e.g. on a full disk.
+
+    They are only a cache of SQLite: a failed save costs a rebuild at the next load, never an
+    article, so it does not fail the write that asked for it.
+    """
+    try:
+        _save_derived(folder, generation, rows, dense, lexical)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: how FAISS reports a failed write
+        logger.warning(
+            "could not save the search index files in %s (%s); the index is intact and "
+            "they will be rebuilt from SQLite when it is next opened",
+            folder,
+            exc,
+        )
+        _remove_temporary(folder)
+        return False
+    return True
+
+
+def _save_derived(
+    folder: Path, generation: int, rows: int, dense: DenseIndex, lexical: LexicalIndex
 ) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     dense_name = f"dense-{generation}.faiss"
     bm25_name = f"bm25-{generation}"
     tmp_dense = folder / f".{dense_name}.tmp"
@@ -122,6 +145,19 @@ def load_derived(
         return None
 
 
+def _remove_temporary(folder: Path) -> None:
+    """Half-written files of a failed save (they are hidden, so a later save would also
+    remove them; on a full disk the space is wanted now)."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.name.startswith((".dense-", ".bm25-", f".{POINTER}.")):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
 def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         name = path.name
@@ -132,3 +168,12 @@ def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def remove_other_folders(root: Path, keep: str) -> None:
+    """Delete the derived files of databases no longer in use (each has its own folder)."""
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        if path.is_dir() and path.name != keep:
+            shutil.rmtree(path, ignore_errors=True)

@@ -11,7 +11,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from retrieval.errors import IndexCorruptError, write_error
 from retrieval.index.derived import write_json_atomic
+from retrieval.index.store import RECOVERY_COMMAND
 
 logger = logging.getLogger(__name__)
 POINTER = "current.json"
@@ -21,14 +23,28 @@ def current_database(index_dir: Path) -> Path | None:
     pointer = index_dir / POINTER
     if not pointer.exists():
         return None
-    name = json.loads(pointer.read_text(encoding="utf-8"))["database"]
-    return index_dir / str(name)
+    try:
+        name = json.loads(pointer.read_text(encoding="utf-8"))["database"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(
+            f"{pointer} is damaged ({type(exc).__name__}); run `{RECOVERY_COMMAND}`"
+        ) from exc
+    if not isinstance(name, str) or Path(name).name != name or not name:
+        raise IndexCorruptError(f"{pointer} is damaged; run `{RECOVERY_COMMAND}`")
+    return index_dir / name
 
 
 def switch_database(index_dir: Path, database: Path) -> Path | None:
     """Point at `database`; returns the previous one (the caller deletes it)."""
-    previous = current_database(index_dir)
-    write_json_atomic(index_dir / POINTER, {"database": database.name})
+    try:
+        previous = current_database(index_dir)
+    except IndexCorruptError as exc:
+        logger.warning("replacing a damaged index pointer: %s", exc)
+        previous = None
+    try:
+        write_json_atomic(index_dir / POINTER, {"database": database.name})
+    except OSError as exc:
+        raise write_error(exc, f"the index pointer {index_dir / POINTER}") from exc
     return previous
 
 
@@ -47,11 +63,27 @@ def remove_database(path: Path) -> None:
             Path(str(path) + suffix).unlink()
 
 
+def remove_other_databases(index_dir: Path, keep: Path) -> list[Path]:
+    """Delete every database but `keep`: leftovers of a full rebuild that was killed or failed
+    before its switch. Call it holding the write lock, with `keep` the current database."""
+    removed = []
+    for path in index_dir.glob("newsdesk-*.sqlite3"):
+        if path.name != keep.name:
+            remove_database(path)
+            removed.append(path)
+    if removed:
+        logger.info("removed %d unused index database(s) in %s", len(removed), index_dir)
+    return removed
+
+
 @contextlib.contextmanager
 def write_lock(index_dir: Path) -> Iterator[None]:
     """One writer at a time across processes (bot and CLI); released even if killed."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise write_error(exc, f"the index folder {index_dir}") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

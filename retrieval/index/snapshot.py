@@ -13,7 +13,7 @@ import numpy as np
 
 from retrieval.chunking import embedding_text
 from retrieval.documents import Article
-from retrieval.index.dense import DenseIndex
+from retrieval.index.dense import DEFAULT_EXACT_LIMIT, DenseIndex
 from retrieval.index.lexical import Analyzer, LexicalIndex
 from retrieval.index.store import StoreContents
 
@@ -63,7 +63,13 @@ class Snapshot:
         ]
 
 
-def build_snapshot(contents: StoreContents, analyzer: Analyzer, dimension: int) -> Snapshot:
+def build_snapshot(
+    contents: StoreContents,
+    analyzer: Analyzer,
+    dimension: int,
+    *,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+) -> Snapshot:
     table = chunk_table(contents)
     tokens = _tokens(contents, table, analyzer)
     return Snapshot(
@@ -71,7 +77,7 @@ def build_snapshot(contents: StoreContents, analyzer: Analyzer, dimension: int) 
         articles=contents.articles,
         chunks=table,
         vectors=contents.vectors,
-        dense=DenseIndex.build(table.ids, contents.vectors, dimension),
+        dense=DenseIndex.build(table.ids, contents.vectors, dimension, exact_limit=exact_limit),
         lexical=LexicalIndex.build(tokens),
         tokens=tokens,
     )
@@ -84,6 +90,7 @@ def apply_changes(
     added: StoreContents,
     analyzer: Analyzer,
     dimension: int,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
 ) -> Snapshot:
     """A new snapshot without `removed` articles (and old versions of re-added ones) plus
     `added`; only the new chunks are tokenized."""
@@ -117,12 +124,20 @@ def apply_changes(
     vectors = np.concatenate([old.vectors[keep], added.vectors])[order]
     tokens_all = [old_tokens[i] for i in keep.tolist()] + _tokens(added, new_table, analyzer)
     tokens_all = [tokens_all[i] for i in order.tolist()]
+    dense = old.dense.updated(
+        removed_ids=np.setdiff1d(old.chunks.ids, old.chunks.ids[keep]),
+        added_ids=new_table.ids,
+        added_vectors=added.vectors,
+        all_ids=table.ids,
+        all_vectors=vectors,
+        exact_limit=exact_limit,
+    )
     return Snapshot(
         generation=added.generation,
         articles=articles,
         chunks=table,
         vectors=vectors,
-        dense=DenseIndex.build(table.ids, vectors, dimension),
+        dense=dense,
         lexical=LexicalIndex.build(tokens_all),
         tokens=tokens_all,
     )

@@ -6,6 +6,7 @@ Every write is one transaction, so a kill at any moment leaves the last committe
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.documents import Article, Chunk
-from retrieval.errors import IndexCorruptError, NewsdeskError
+from retrieval.errors import DiskFullError, IndexCorruptError, NewsdeskError
 
+logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 RECOVERY_COMMAND = "newsdesk index rebuild --full"
 
@@ -81,12 +83,17 @@ class Store:
         self.path = path
 
     def connect(self) -> sqlite3.Connection:
+        conn = None
         try:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            if _is_disk_full(exc) or _is_busy(exc):
+                raise _database_error(self.path, exc) from exc
             raise IndexCorruptError(
                 f"the index database {self.path} cannot be read ({exc}); "
                 f"run `{RECOVERY_COMMAND}` to rebuild it from the articles folder"
@@ -101,7 +108,7 @@ class Store:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
@@ -323,8 +330,33 @@ def _opt(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it does on SQLITE_FULL), without
+    hiding the error that caused it."""
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        logger.warning("rollback failed (%s); closing the connection discards the write", exc)
+
+
+def _is_disk_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
 def _database_error(path: Path, exc: sqlite3.DatabaseError) -> NewsdeskError:
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+    if _is_disk_full(exc):
+        return DiskFullError(
+            f"the disk is full: could not write the index {path}; it keeps its last saved "
+            "state. Free some space and try again"
+        )
+    if _is_busy(exc):
         return NewsdeskError(f"the index {path} is busy (another write is running); try again")
     return IndexCorruptError(
         f"the index database {path} is damaged ({exc}); run `{RECOVERY_COMMAND}`"

@@ -11,6 +11,8 @@ from bot.discord_app.services import Services
 from retrieval.errors import BadArticleError, NewsdeskError, NotFoundError
 from retrieval.loaders import article_from_text, load_file
 
+pytestmark = pytest.mark.timeout(30)
+
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 

@@ -11,6 +11,8 @@ from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongE
 from bot.discord_app.services import Services
 from tests.factories import REUTERS_TITLE
 
+pytestmark = pytest.mark.timeout(30)
+
 QUESTION = "What did Kerry want from the Moscow talks?"
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.chat import ChatSession
 from bot.discord_app.embeds import answer_embeds
 from bot.discord_app.services import Services
 from tests.factories import REUTERS_TITLE
+
+pytestmark = pytest.mark.timeout(30)
 
 QUESTION = "What did Kerry want from the Moscow talks?"
 

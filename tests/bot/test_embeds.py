@@ -15,6 +15,7 @@ from bot.discord_app.embeds import (
     answer_embeds,
     escape_text,
     excerpt_markdown,
+    fit_content,
     fit_excerpt,
     link_for,
     no_match_content,
@@ -26,6 +27,8 @@ from bot.discord_app.embeds import (
 from bot.render import build_citations, render_text
 from retrieval.engine import ArticleSummary, IndexStatus
 from tests.bot.helpers import make_hit, make_result
+
+pytestmark = pytest.mark.timeout(30)
 
 SENTENCES = [f"Sentence number {n} says something about the harbour." for n in range(1, 40)]
 LONG_EXCERPT = " ".join(SENTENCES)
@@ -166,6 +169,11 @@ def test_no_match_lists_nearest_titles_within_2000() -> None:
     assert no_match_content(make_result([], abstained=True)) == (
         "No good match in the articles for that question."
     )
+
+
+def test_message_text_fits() -> None:
+    assert fit_content("ok") == "ok"
+    assert len(fit_content("x" * 5000)) == MAX_CONTENT
 
 
 def test_shorten_cuts_at_words() -> None:

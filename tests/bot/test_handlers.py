@@ -26,6 +26,8 @@ from bot.discord_app.views import (
 )
 from tests.factories import REUTERS_TITLE
 
+pytestmark = pytest.mark.timeout(30)
+
 QUESTION = "What did Kerry want from the Moscow talks?"
 BOT_ID = 555000000000000001
 
@@ -67,6 +69,7 @@ def fake_message(content: str, *, bot_author: bool = False) -> Any:
     message.webhook_id = None
     message.guild = create_autospec(discord.Guild, instance=True)
     message.guild.id = 10
+    message.guild.self_role = None
     message.channel = create_autospec(discord.TextChannel, instance=True)
     message.channel.id = 40
     return message

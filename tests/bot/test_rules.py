@@ -21,6 +21,8 @@ from bot.discord_app.permissions import AdminRule
 from bot.discord_app.questions import question_in_message
 from retrieval.errors import BadArticleError, EmptyQuestionError, FetchError
 
+pytestmark = pytest.mark.timeout(30)
+
 BOT = 987654321987654321
 
 
@@ -84,6 +86,10 @@ def test_refusal_names_who_may() -> None:
         (f"<@{BOT}> hi", {"author_is_bot": True}, None),
         ("   ", {"channel_id": 5}, None),
         ("<@123> what is oxygen?", {}, None),  # someone else mentioned
+        ("<@&77> what is oxygen?", {"bot_role_id": 77}, "what is oxygen?"),  # the bot's role
+        ("<@&78> what is oxygen?", {"bot_role_id": 77}, None),
+        ("what is oxygen?", {"is_dm": True}, "what is oxygen?"),  # a DM with the bot
+        ("!ask what is oxygen?", {"is_dm": True}, None),
     ],
 )
 def test_question_in_message(content: str, kwargs: dict[str, object], expected: str | None) -> None:

@@ -20,6 +20,8 @@ from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 from tests.bot.conftest import make_bot_settings
 
+pytestmark = pytest.mark.timeout(30)
+
 
 @pytest.fixture
 def restore_endpoints() -> Iterator[None]:

@@ -76,8 +76,18 @@ def bot_logs() -> Iterator[LogRecorder]:
         yield recorder
 
 
+@pytest.fixture
+def settled_heap() -> Iterator[None]:
+    """What the runner does once start-up is done, here before the test's loop runs: otherwise
+    a full garbage collection over everything earlier tests left (100+ ms) lands in some
+    callback. Unfrozen afterwards so later tests can collect this one's objects."""
+    settle_heap()
+    yield
+    gc.unfreeze()
+
+
 @pytest_asyncio.fixture
-async def slow_callbacks() -> AsyncIterator[LogRecorder]:
+async def slow_callbacks(settled_heap: None) -> AsyncIterator[LogRecorder]:
     """asyncio debug mode: "Executing <callback> took 0.123 seconds" fails the test."""
     loop = asyncio.get_running_loop()
     debug, threshold = loop.get_debug(), loop.slow_callback_duration
@@ -113,7 +123,6 @@ async def make_desk(
         services = await prepared_services(
             settings, retrieval_settings(workspace, **(retrieval or {})), embedder_factory
         )
-        settle_heap()  # as the runner does once start-up is done
         bot = new_bot(services)
         errors = HandlerErrors()
         errors.install(bot)
@@ -129,7 +138,6 @@ async def make_desk(
     finally:
         for desk in reversed(desks):
             await desk.stop()
-        gc.unfreeze()  # let this test's objects be collected in later tests
     for desk in desks:
         assert not desk.errors.unexpected(), desk.errors.unexpected()
         desk.assert_no_mentions()

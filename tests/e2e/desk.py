@@ -123,19 +123,20 @@ class LogRecorder(logging.Handler):
 
 
 @dataclass
-class SlowEncoder:
-    """Wraps an encoder to make indexing take a while (in the worker thread, not the loop)."""
+class HeldEncoder:
+    """Wraps an encoder so indexing waits (in its worker thread, never on the event loop)
+    until the test releases it: "while a reindex runs" becomes a state, not a race."""
 
     inner: Embedder
-    delay: float
     started: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def encode(self, texts: Any, **kwargs: Any) -> Any:
         self.started.set()
-        threading.Event().wait(self.delay)
+        self.released.wait(timeout=WAIT)
         return self.inner.encode(texts, **kwargs)
 
 

@@ -12,7 +12,7 @@ from retrieval.collection import add_sources
 from retrieval.embedding.factory import load_embedder
 from retrieval.settings import RetrievalSettings
 from tests.e2e.conftest import MakeDesk
-from tests.e2e.desk import REUTERS_QUESTION, REUTERS_TITLE, WAIT, SlowEncoder
+from tests.e2e.desk import REUTERS_QUESTION, REUTERS_TITLE, WAIT, HeldEncoder
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,22 +34,24 @@ def write_articles(folder: Path) -> None:
 
 
 async def test_reindex_while_questions_continue(make_desk: MakeDesk) -> None:
-    slow: list[SlowEncoder] = []
+    held: list[HeldEncoder] = []
 
-    def slow_encoder(settings: RetrievalSettings) -> SlowEncoder:
-        slow.append(SlowEncoder(load_embedder(settings.model), delay=1.5))
-        return slow[0]
+    def held_encoder(settings: RetrievalSettings) -> HeldEncoder:
+        held.append(HeldEncoder(load_embedder(settings.model)))
+        return held[0]
 
-    desk = await make_desk(embedder_factory=slow_encoder)
+    desk = await make_desk(embedder_factory=held_encoder)
     write_articles(desk.articles_dir)
     (desk.articles_dir / "kerry-seeks-real-progress-on-syria.txt").unlink()
 
     reindex = desk.fake.send_slash_command(desk.channel, desk.admin, "reindex")
-    await desk.fake.wait_until(lambda: slow[0].started.is_set(), timeout=WAIT)
+    await desk.fake.wait_until(lambda: held[0].started.is_set(), timeout=WAIT)
     # The reindex is encoding now; the old snapshot still answers, Reuters included.
-    reply = await desk.say(desk.alice, f"!ask {REUTERS_QUESTION}")
-    assert reply.embeds[0]["title"] == f"[1] {REUTERS_TITLE}"
-    assert reindex.followups == []  # the answer came while the reindex was still running
+    for user in (desk.alice, desk.editor):
+        reply = await desk.say(user, f"!ask {REUTERS_QUESTION}")
+        assert reply.embeds[0]["title"] == f"[1] {REUTERS_TITLE}"
+    assert reindex.followups == []  # the answers came while the reindex was still running
+    held[0].released.set()
 
     await desk.fake.wait_for_interaction_response(reindex, followups=1, timeout=WAIT)
     summary = reindex.followups[0].content

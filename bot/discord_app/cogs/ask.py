@@ -55,6 +55,7 @@ class AskCog(commands.Cog):
         if me is None:
             return
         settings = self.services.bot_settings
+        own_role = message.guild.self_role if message.guild is not None else None
         question = question_in_message(
             message.content,
             author_is_bot=message.author.bot or message.webhook_id is not None,
@@ -62,10 +63,14 @@ class AskCog(commands.Cog):
             prefix=settings.prefix,
             channel_id=message.channel.id,
             answer_channels=settings.answer_channels,
+            is_dm=message.guild is None,
+            bot_role_id=own_role.id if own_role is not None else None,
         )
         if question is None:
             return
-        via = "mention" if f"{me.id}>" in message.content else "channel"
+        via = "dm" if message.guild is None else "channel"
+        if f"{me.id}>" in message.content or (own_role and f"{own_role.id}>" in message.content):
+            via = "mention"
         try:
             async with message.channel.typing():
                 reply = await answer_question(

@@ -1,0 +1,112 @@
+"""How fast can newsdesk encode chunks for indexing, against raw sentence-transformers and
+against what the CPU could do at best (its fp32 matmul peak divided by the model's FLOPs)?"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from bench.common import EVAL, Options, Run, load_embedder, parse_args, read_jsonl
+
+LAYERS, HIDDEN = 6, 384  # all-MiniLM-L6-v2
+
+
+def flops_per_text(tokens: float) -> float:
+    """Dense matmul FLOPs of one MiniLM-L6 forward pass over `tokens` word pieces: per layer
+    QKV+output (8*L*d^2), the 4x feed-forward (16*L*d^2) and attention (4*L^2*d)."""
+    return LAYERS * (24 * tokens * HIDDEN**2 + 4 * tokens**2 * HIDDEN)
+
+
+def peak_gflops() -> float:
+    """Best fp32 matmul rate on all cores (torch/oneDNN), the ceiling any encoder shares."""
+    import torch
+
+    from retrieval.threads import free_cores
+
+    torch.set_num_threads(free_cores())
+    a = torch.randn(2048, 2048)
+    b = torch.randn(2048, 2048)
+    torch.mm(a, b)
+    best = 0.0
+    for _ in range(8):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * 2048**3 / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def sample_chunks(count: int, counter: Any) -> list[str]:
+    """Real chunks as newsdesk makes them (title + passage, <= 256 word pieces)."""
+    from retrieval.chunking import ChunkerSettings, chunk_article, embedding_text
+    from retrieval.documents import Article
+
+    settings = ChunkerSettings(256, 64, counter.max_tokens)
+    texts: list[str] = []
+    for row in read_jsonl(EVAL / "squad" / "articles_full.jsonl"):
+        article = Article(id=row["id"], title=row["title"], text=row["text"])
+        for chunk in chunk_article(article, settings, counter.count_tokens):
+            texts.append(embedding_text(article.title, chunk.text))
+            if len(texts) >= count:
+                return texts
+    return texts
+
+
+def rate(encode: Any, texts: list[str], repeats: int) -> float:
+    encode(texts[:8])  # warm-up: sessions, allocations
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        encode(texts)
+        best = max(best, len(texts) / (time.perf_counter() - started))
+    return round(best, 2)
+
+
+def main(options: Options) -> None:
+    run = Run("encode_throughput", options)
+    count, repeats = (64, 1) if options.quick else (384, 2)
+    int8 = load_embedder("onnx-int8", options)
+    texts = sample_chunks(count, int8)
+    tokens = [n + 2 for n in int8.count_tokens(texts)]  # + [CLS] and [SEP]
+    mean_tokens = float(np.mean(tokens))
+    peak = peak_gflops()
+    per_chunk = float(np.mean([flops_per_text(t) for t in tokens]))
+    ceiling = peak * 1e9 / per_chunk
+    run.results.update(
+        chunks=len(texts),
+        mean_tokens=round(mean_tokens, 1),
+        peak_gflops_fp32=round(peak, 1),
+        gflop_per_chunk=round(per_chunk / 1e9, 3),
+        ceiling_chunks_per_s=round(ceiling, 1),
+    )
+    run.note(f"{len(texts)} chunks, {mean_tokens:.0f} tokens each; ceiling {ceiling:.1f}/s")
+
+    from sentence_transformers import SentenceTransformer
+
+    from retrieval.embedding.factory import packaged_model_path
+
+    raw: Any = SentenceTransformer(packaged_model_path(), device="cpu")
+    raw_rate = rate(lambda t: raw.encode(t, show_progress_bar=False), texts, repeats)
+    run.results["raw_sentence_transformers"] = raw_rate
+    run.note(f"raw SentenceTransformer.encode: {raw_rate} chunks/s")
+
+    batches = (8, 16) if options.quick else (4, 8, 16, 32)
+    rows: list[dict[str, Any]] = []
+    for backend in ("torch", "onnx", "onnx-int8"):
+        for batch in (16,) if backend == "torch" else batches:
+            embedder = load_embedder(backend, options, batch_size=batch)
+            value = rate(embedder.encode, texts, repeats)
+            rows.append({"backend": backend, "batch": batch, "chunks_per_s": value})
+            run.note(f"{backend} batch {batch}: {value} chunks/s")
+    run.results["backends"] = rows
+    best = max(rows, key=lambda r: r["chunks_per_s"])
+    run.results["best"] = best | {
+        "vs_raw": round(best["chunks_per_s"] / raw_rate, 2),
+        "share_of_ceiling": round(best["chunks_per_s"] / ceiling, 2),
+    }
+    run.write()
+
+
+if __name__ == "__main__":
+    main(parse_args(__doc__ or ""))
