@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -76,10 +77,8 @@ def machine() -> dict[str, Any]:
     import onnxruntime
 
     memory = 0
-    try:
+    with contextlib.suppress(ValueError, OSError):
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        pass
     return {
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)),
@@ -260,3 +259,44 @@ def ensure_exported(options: Options) -> None:
     """Export the ONNX graphs into the shared cache once (in this process: needs torch)."""
     for backend in ("onnx", "onnx-int8"):
         load_embedder(backend, options)
+
+
+def prepared_index(options: Options, backend: str, evalset: EvalSet, **settings: Any) -> Path:
+    """An index of `evalset` with `backend` under the cache, built once and reused by the
+    scripts that need one (the same folder `newsdesk eval --index` keeps)."""
+    from retrieval.engine import Engine
+    from retrieval.loaders import load_file
+    from retrieval.settings import RetrievalSettings
+
+    index_dir = options.cache / "indexes" / backend / evalset.name
+    config = RetrievalSettings(  # type: ignore[call-arg]
+        _env_file=None, index_dir=index_dir, embedding_backend=backend, **settings
+    )
+    engine = Engine(config, load_embedder(backend, options)).open()
+    engine.sync(load_file(evalset.articles, max_bytes=50_000_000), remove_missing=True)
+    return index_dir
+
+
+@dataclass(frozen=True)
+class Finished:
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def timed_process(command: Sequence[str], env: dict[str, str], cwd: Path) -> Finished:
+    """Wall time and peak RSS of one run of a Python console script (`command[0]`), run
+    through bench.hwm so the peak is the program's own."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        peak = Path(scratch) / "peak"
+        wrapped = [sys.executable, "-m", "bench.hwm", str(peak), *command]
+        env = env | {"PYTHONPATH": str(REPO)}
+        started = time.perf_counter()
+        done = subprocess.run(wrapped, env=env, cwd=cwd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        rss = int(peak.read_text()) / 1024 if peak.exists() else 0.0
+    return Finished(elapsed, rss, done.returncode, done.stdout, done.stderr)

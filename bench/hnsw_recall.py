@@ -5,6 +5,7 @@ SQuAD and Cranfield questions."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ def corpus_texts(limit: int) -> list[str]:
         text = row["text"]
         sentences = [text[s:e] for s, e in sentence_spans(text)]
         texts += sentences
-        texts += [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
+        texts += [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
     rng = np.random.default_rng(3)
     rng.shuffle(texts)  # type: ignore[arg-type]
     return texts[:limit]

@@ -85,9 +85,8 @@ def main(options: Options) -> None:
     settings = RetrievalSettings(_env_file=None)  # type: ignore[call-arg]
     backend = settings.embedding_backend
     run.results["encode_by_backend"] = encode_latency(options, asked)
-    run.note(
-        f"encode p50 by backend: { {k: v['p50'] for k, v in run.results['encode_by_backend'].items()} }"
-    )
+    medians = {k: v["p50"] for k, v in run.results["encode_by_backend"].items()}
+    run.note(f"encode p50 by backend (ms): {medians}")
     embedder = load_embedder(backend, options)
     run.results.update(backend=backend, questions=len(asked), synthetic=True, scales={})
     for count in scales:

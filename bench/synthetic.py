@@ -20,7 +20,7 @@ import numpy as np
 from bench.common import EVAL, read_jsonl
 from retrieval.documents import Article
 from retrieval.index.dense import DenseIndex
-from retrieval.index.lexical import B, K1, Analyzer, LexicalIndex
+from retrieval.index.lexical import K1, Analyzer, B, LexicalIndex
 from retrieval.index.snapshot import ChunkTable, Snapshot
 
 DIM = 384

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -26,6 +27,7 @@ from retrieval.loaders import (
     write_article_file,
 )
 from retrieval.loaders.decoding import check_size
+from retrieval.loaders.fetch import check_url
 from retrieval.progress import Progress
 from retrieval.settings import RetrievalSettings
 
@@ -56,6 +58,17 @@ class IngestOutcome:
 
 def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
+
+
+def looks_like_url(source: str) -> bool:
+    """A link of any scheme (which only http(s) passes), as opposed to a file name."""
+    return _SCHEME.match(source) is not None
+
+
+_SCHEME = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://|(?:data|javascript|vbscript|mailto|about|blob):",
+    re.ASCII | re.IGNORECASE,
+)
 
 
 def add_sources(
@@ -137,6 +150,8 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
         return [(saved, folder / str(saved.path))]
     path = Path(source)
     if not path.exists():
+        if looks_like_url(source):  # file:, ftp:, data:, javascript:...: say why not
+            check_url(source, allow_private=settings.allow_private_urls)
         raise NewsdeskError(f"{source} does not exist (give a file, folder or http(s) URL)")
     files = iter_article_files(path) if path.is_dir() else [path]
     if path.is_dir() and not files:

@@ -116,7 +116,11 @@ class Engine:
         database = location.next_database_name(self.index_dir)
         location.remove_database(database)
         manifest = self.expected_manifest() | {"index_id": uuid.uuid4().hex}
-        Store(database).create(manifest)
+        try:
+            Store(database).create(manifest)
+        except BaseException:
+            location.remove_database(database)  # e.g. the disk is full: leave no stub behind
+            raise
         return database
 
     def _load(self, database: Path) -> None:
@@ -210,6 +214,8 @@ class Engine:
         abstain: bool = True,
     ) -> SearchResult:
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        # Lone surrogates (undecodable bytes in argv, a stray JSON escape) break tokenizers.
+        question = question.encode("utf-8", "replace").decode("utf-8")
         if not any(ch.isalnum() for ch in question):
             raise EmptyQuestionError("Ask a question with some words in it.")
         params = SearchParams.from_settings(

@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.discord_app.replies import report_command_error, report_interaction_error
-from bot.discord_app.services import Services
+from bot.discord_app.services import DAY, Services
 from bot.discord_app.views import DYNAMIC_ITEMS
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class NewsdeskBot(commands.Bot):
         )
         self.services = services
         self._reload_loop = tasks.loop(seconds=settings.reload_seconds)(self._reload_changed)
+        self._pruned_at = services.clock()
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -94,9 +95,13 @@ class NewsdeskBot(commands.Bot):
         await report_command_error(context, exception)
 
     async def _reload_changed(self) -> None:
-        """Every few seconds: pick up index changes from the CLI (`newsdesk add` meanwhile)."""
+        """Every few seconds: pick up index changes from the CLI (`newsdesk add` meanwhile);
+        once a day, forget answers past their retention."""
         try:
             await asyncio.to_thread(self.services.engines.reload_all_if_changed)
+            if self.services.clock() - self._pruned_at >= DAY:
+                self._pruned_at = self.services.clock()
+                await asyncio.to_thread(self.services.forget_old_answers)
         except Exception:  # the next tick tries again; a broken index is logged, not fatal
             logger.exception("checking the index for outside changes failed")
 

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     UNIQUE (answer_id, user_hash)
 );
 """
-FILE_NAME = "bot.sqlite3"
+FILE_NAME = "bot-feedback.sqlite3"
 
 
 @dataclass(frozen=True)

@@ -73,12 +73,14 @@ class Services:
                 status.path,
             )
         self.store.open()
-        pruned = self.store.prune(self.bot_settings.answer_retention_days * DAY)
-        if pruned:
-            logger.info("forgot %d answers older than %d days", pruned, self.retention_days)
+        self.forget_old_answers()
         self.prepared = True
         return self
 
-    @property
-    def retention_days(self) -> int:
-        return self.bot_settings.answer_retention_days
+    def forget_old_answers(self) -> int:
+        """Blocking. Their buttons then say they expired; feedback already given stays."""
+        days = self.bot_settings.answer_retention_days
+        pruned = self.store.prune(days * DAY)
+        if pruned:
+            logger.info("forgot %d answers older than %d days", pruned, days)
+        return pruned

@@ -57,6 +57,16 @@ def binary_kind(data: bytes) -> str | None:
     return None
 
 
+def is_valid_unicode(text: str) -> bool:
+    """False for text holding lone surrogates, which a JSON or YAML ``\\ud800`` escape can
+    produce: nothing downstream (hashing, SQLite, tokenizers) can encode them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode_text(data: bytes, name: str, *, max_bytes: int) -> str:
     """UTF-8 text with '\\r\\n' turned into '\\n'; BadArticleError naming the file otherwise."""
     if not data:

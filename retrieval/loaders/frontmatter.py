@@ -11,6 +11,7 @@ import yaml
 
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
+from retrieval.loaders.decoding import is_valid_unicode
 from retrieval.loaders.scrape import clean_scrape
 from retrieval.loaders.textbody import trim_blank_lines
 
@@ -78,6 +79,8 @@ def split_front_matter(text: str, name: str) -> TextDocument:
         as_text = _as_text(value)
         if as_text is not None:
             meta[str(key)] = as_text.strip()
+    if not all(is_valid_unicode(k) and is_valid_unicode(v) for k, v in meta.items()):
+        raise BadArticleError(f"{name} has front matter with a \\u escape that is not a character")
     body = text[closing.end() :].removeprefix("\n")
     return TextDocument(meta=meta, body=body, has_front_matter=True)
 

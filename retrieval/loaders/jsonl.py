@@ -7,6 +7,7 @@ import logging
 
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
+from retrieval.loaders.decoding import is_valid_unicode
 from retrieval.loaders.ids import humanize, id_from_title
 from retrieval.loaders.textbody import trim_blank_lines
 
@@ -28,6 +29,8 @@ def _article_from_record(record: object, *, path: str | None) -> Article:
     """One line's article; ValueError with the reason when the line is unusable."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
+    if not is_valid_unicode(json.dumps(record, ensure_ascii=False)):
+        raise ValueError("a \\u escape that is not a character (a lone surrogate)")
     raw_text = record.get("text")
     if not isinstance(raw_text, str) or not raw_text.strip():
         raise ValueError('no "text"')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
+from retrieval.loaders.decoding import is_valid_unicode
 from retrieval.loaders.frontmatter import take_leading_heading
 from retrieval.loaders.ids import id_from_title
 from retrieval.loaders.scrape import clean_scrape
@@ -38,6 +39,9 @@ def article_from_text(
     body = text.replace("\r\n", "\n")
     if not body.strip():
         raise BadArticleError("the text is empty")
+    values = [body, title or "", url or "", *(v for v in meta.values() if v)]
+    if not all(is_valid_unicode(v) for v in values):
+        raise BadArticleError("the text holds characters that are not valid Unicode")
     title = title.strip() if title else None
     if title is None:
         title, body = take_leading_heading(body)

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# discord.py 2.7 imports the deprecated stdlib audioop; the project turns warnings into errors.
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord  # noqa: F401
 
 from bot.discord_app.services import Services
 from bot.settings import BotSettings

@@ -268,3 +268,17 @@ async def test_owner_sync_here(services: Services) -> None:
     bot.tree.copy_global_to.assert_called_once()
     text = context.message.channel.send.await_args.kwargs["content"]
     assert text == "Synced 2 commands to this server: /ask, /add"
+
+
+async def test_reload_tick_reloads_and_prunes_daily(services: Services) -> None:
+    now = [1000.0]
+    services.clock = lambda: now[0]
+    bot = NewsdeskBot(services)
+    calls: list[str] = []
+    services.engines.reload_all_if_changed = lambda: calls.append("reload") or 0  # type: ignore[method-assign]
+    services.forget_old_answers = lambda: calls.append("prune") or 0  # type: ignore[method-assign]
+    await bot._reload_changed()
+    now[0] += 86_400
+    await bot._reload_changed()
+    assert calls == ["reload", "reload", "prune"]
+    await bot.close()

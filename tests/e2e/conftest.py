@@ -33,7 +33,7 @@ from tests.e2e.desk import (
     prepared_services,
     retrieval_settings,
 )
-from tests.fakediscord import FakeDiscord, running_bot  # first: imports discord quietly
+from tests.fakediscord import FakeDiscord, running_bot
 from tests.fakediscord.plugin import discord_errors, fake_discord, no_external_network
 
 __all__ = ["discord_errors", "fake_discord", "no_external_network"]

@@ -1,0 +1,294 @@
+"""SIGKILL at random points of `newsdesk index rebuild`, `rebuild --full`, `newsdesk add` and a
+loop of single-article commits: afterwards the index loads, every article it held before is
+still answerable, nothing is half-indexed, at most the write in flight is missing, and running
+the write again completes it.
+
+Seeded (KILL_SEED) and bounded: about two minutes on two cores. Each run is first timed once
+unkilled; the kills then land at uniform random moments of that span (after the import phase),
+and each outcome is classified by what the index holds: before the first commit, mid-write
+(some of the write committed) or after the last commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from retrieval.collection import add_sources
+from retrieval.embedding.hashing import HashingEmbedder
+from retrieval.engine import Engine
+from retrieval.index import location
+from retrieval.index.store import Store
+from retrieval.loaders import load_folder
+from retrieval.settings import RetrievalSettings
+from tests.cli.helpers import NEWSDESK, Workspace
+from tests.factories import REPO
+from tests.reliability import corpus
+from tests.reliability.helpers import IndexState, index_state
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+logger = logging.getLogger(__name__)
+
+KILL_SEED = 20251128
+BEFORE = range(0, 150)  # indexed before every kill
+NEW = range(150, 450)  # what the killed command writes
+KILLS = {"rebuild": 7, "rebuild --full": 5, "add": 6, "commit loop": 6}  # 24 in all
+BUDGET_SECONDS = 180
+
+
+@dataclass
+class Tally:
+    """What the kills hit, for docs/reliability.md (printed with -s, logged otherwise)."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        total = sum(self.outcomes.values())
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
+        return f"{total} kills survived in {self.seconds:.0f}s: {parts}"
+
+
+def _settings(ws: Workspace) -> RetrievalSettings:
+    """The in-process twin of Workspace.env() (same model and chunking, so same manifest)."""
+    return RetrievalSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        articles_dir=ws.articles,
+        index_dir=ws.index,
+        model="hashing",
+        chunk_tokens=80,
+        chunk_overlap_tokens=16,
+        abstain_threshold=0.05,
+    )
+
+
+def _chunk_counts(index_dir: Path) -> dict[str, int]:
+    database = location.current_database(index_dir)
+    assert database is not None
+    with Store(database).reading() as conn:
+        rows = conn.execute("SELECT article_id, COUNT(*) FROM chunks GROUP BY article_id")
+        return {str(aid): int(n) for aid, n in rows}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The complete result of a write: every article's content hash and chunk count."""
+
+    state: IndexState
+    chunks: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def corpus_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """template/: BEFORE indexed, NEW not. incoming/: NEW as files outside the folder.
+    reference/: everything indexed, to compare against."""
+    root = tmp_path_factory.mktemp("kills")
+    template = Workspace(root / "template")
+    corpus.write_markdown(template.articles, BEFORE)
+    assert template.run("index", "rebuild").returncode == 0
+    corpus.write_markdown(root / "incoming", NEW)
+    reference = Workspace(root / "reference")
+    shutil.copytree(template.articles, reference.articles)
+    corpus.write_markdown(reference.articles, NEW)
+    assert reference.run("index", "rebuild").returncode == 0
+    return root
+
+
+def _fresh(corpus_root: Path, where: Path, *, with_new_files: bool) -> Workspace:
+    """A copy of the template workspace at `where` (with NEW in its folder if asked)."""
+    ws = Workspace(where)
+    shutil.copytree(corpus_root / "template", ws.root)
+    if with_new_files:
+        for path in (corpus_root / "incoming").iterdir():
+            shutil.copy(path, ws.articles / path.name)
+    return ws
+
+
+def _answerable(engine: Engine, number: int) -> bool:
+    hits = engine.search(corpus.question(number), abstain=False).hits
+    return bool(hits) and hits[0].article_id == corpus.article_id(number)
+
+
+def _check(ws: Workspace, before: IndexState, reference: Reference, new: range) -> str:
+    """The invariants after a kill; returns where the kill landed."""
+    engine = Engine(_settings(ws), HashingEmbedder()).open()  # loads (rebuilding derived files)
+    state = index_state(ws.index)
+    present, expected = state.ids, dict(reference.state.content)
+    new_ids = {corpus.article_id(n) for n in new}
+    assert before.ids <= present, f"lost {sorted(before.ids - present)[:5]}"
+    assert present <= before.ids | new_ids, sorted(present - before.ids - new_ids)[:5]
+    for article_id, content in state.content:  # nothing half-written or stale
+        assert expected[article_id] == content, article_id
+    counts = _chunk_counts(ws.index)
+    assert all(counts[a] == reference.chunks[a] for a in present), "an article is half-indexed"
+    assert sum(counts.values()) == state.chunks
+    numbers = [*BEFORE, *(n for n in new if corpus.article_id(n) in present)]
+    missing = [n for n in numbers if not _answerable(engine, n)]
+    assert not missing, f"not answerable after the kill: {missing[:5]}"
+    added = len(present - before.ids)
+    return "before the first commit" if not added else "mid-write" if added < len(new) else "after"
+
+
+def _completes(ws: Workspace, reference: Reference, action: Callable[[Engine], object]) -> None:
+    """Running the write again (in-process: quicker) leaves exactly the reference index."""
+    engine = Engine(_settings(ws), HashingEmbedder()).open()
+    action(engine)
+    assert index_state(ws.index).content == reference.state.content
+    assert _chunk_counts(ws.index) == reference.chunks
+    assert all(_answerable(engine, n) for n in NEW[::10])
+    databases = sorted(p.name for p in ws.index.glob("newsdesk-*.sqlite3"))
+    assert len(databases) == 1, databases  # no database left over by a killed --full
+
+
+def _kill_after(command: list[str], ws: Workspace, delay: float) -> int | None:
+    """Start `command`, SIGKILL it after `delay` s; None if it had already finished."""
+    process = subprocess.Popen(
+        command,
+        cwd=ws.root,
+        env=ws.env(PYTHONPATH=str(REPO)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        process.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        return process.pid
+    assert process.returncode == 0
+    return None
+
+
+def _timed(command: list[str], ws: Workspace) -> float:
+    started = time.monotonic()
+    out = subprocess.run(command, cwd=ws.root, env=ws.env(), capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return time.monotonic() - started
+
+
+def _startup_seconds(ws: Workspace) -> float:
+    """How long the CLI takes to reach its first write (import, open): kills before it prove
+    nothing, so the random moments start there."""
+    return _timed([NEWSDESK, "sources", "--limit", "1"], ws)
+
+
+def _commit_loop(ws: Workspace, rng: random.Random, first: int) -> tuple[list[str], bool]:
+    """Run the commit loop until a random moment after its first commit; the ids it confirmed
+    and whether it was killed (rather than having finished)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.commit_loop", str(first), str(len(NEW))],
+        cwd=ws.root,
+        env=ws.env(PYTHONPATH=str(REPO)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    first_commit = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.strip())
+            if len(lines) >= 2:
+                first_commit.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert first_commit.wait(timeout=60), "the commit loop never committed"
+    time.sleep(rng.uniform(0.0, 2.0))
+    killed = process.poll() is None
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    reader.join(timeout=30)
+    return [line for line in lines if line != "ready"], killed
+
+
+def test_sigkill_at_random_points_loses_nothing_committed(
+    corpus_root: Path, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    rng = random.Random(KILL_SEED)
+    tally = Tally()
+    template = Workspace(corpus_root / "template")
+    before = index_state(template.index)
+    reference_ws = Workspace(corpus_root / "reference")
+    reference = Reference(index_state(reference_ws.index), _chunk_counts(reference_ws.index))
+    startup = _startup_seconds(template)
+
+    scenarios: dict[str, tuple[list[str], bool, Callable[[Workspace], Callable[[Engine], object]]]]
+    scenarios = {
+        "rebuild": (
+            [NEWSDESK, "index", "rebuild"],
+            True,
+            lambda ws: (
+                lambda e: e.sync(
+                    load_folder(ws.articles, max_bytes=10**7).articles, remove_missing=True
+                )
+            ),
+        ),
+        "rebuild --full": (
+            [NEWSDESK, "index", "rebuild", "--full"],
+            True,
+            lambda ws: lambda e: e.rebuild_full(load_folder(ws.articles, max_bytes=10**7).articles),
+        ),
+        "add": (
+            [NEWSDESK, "add", str(corpus_root / "incoming")],
+            False,
+            lambda ws: lambda e: add_sources(e, _settings(ws), [str(corpus_root / "incoming")]),
+        ),
+    }
+    for name, (command, with_files, again) in scenarios.items():
+        calibration = _fresh(corpus_root, tmp_path / "calibration", with_new_files=with_files)
+        span = _timed(command, calibration)
+        shutil.rmtree(calibration.root)
+        for run in range(KILLS[name]):
+            ws = _fresh(corpus_root, tmp_path / f"{name}-{run}", with_new_files=with_files)
+            delay = rng.uniform(startup, max(span, startup + 0.1))
+            killed = _kill_after(command, ws, delay)
+            where = _check(ws, before, reference, NEW) if killed else "finished first"
+            tally.outcomes[f"{name}: {where}"] += 1
+            logger.info("%s killed after %.2fs of %.2fs: %s", name, delay, span, where)
+            _completes(ws, reference, again(ws))
+            shutil.rmtree(ws.root)
+
+    for run in range(KILLS["commit loop"]):
+        ws = _fresh(corpus_root, tmp_path / f"loop-{run}", with_new_files=False)
+        confirmed, killed = _commit_loop(ws, rng, NEW.start)
+        assert confirmed, "nothing was confirmed before the kill"
+        state = index_state(ws.index)
+        new_present = state.ids - before.ids
+        in_flight = corpus.article_id(NEW.start + len(confirmed))
+        assert set(confirmed) <= state.ids, "a confirmed commit was lost"
+        assert new_present <= {*confirmed, in_flight}, sorted(new_present - set(confirmed))
+        done = NEW.start + len(confirmed) + (in_flight in new_present)
+        _check(ws, before, reference, range(NEW.start, done))
+        where = "in-flight one committed" if in_flight in new_present else "in-flight one lost"
+        tally.outcomes[f"commit loop: {where}" if killed else "commit loop: finished first"] += 1
+        logger.info("commit loop killed after %d confirmed commits: %s", len(confirmed), where)
+        engine = Engine(_settings(ws), HashingEmbedder()).open()
+        engine.add([corpus.article(done)])  # the in-flight (or next) one can be added again
+        assert _answerable(engine, done)
+        shutil.rmtree(ws.root)
+
+    tally.seconds = time.monotonic() - started
+    logger.warning("kill test: %s", tally.line())
+    print(f"\nkill test: {tally.line()}")
+    assert sum(tally.outcomes.values()) >= 20
+    assert sum(v for k, v in tally.outcomes.items() if "finished first" not in k) >= 20
+    assert sum(v for k, v in tally.outcomes.items() if "mid-write" in k or "loop" in k) >= 10
+    assert tally.seconds < BUDGET_SECONDS
