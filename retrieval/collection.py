@@ -21,9 +21,11 @@ from retrieval.engine import Engine
 from retrieval.errors import BadArticleError, NewsdeskError, NotFoundError, write_error
 from retrieval.indexing import SyncReport
 from retrieval.loaders import (
+    LoadReport,
     fetch_article_sync,
     iter_article_files,
     load_file,
+    load_folder,
     write_article_file,
 )
 from retrieval.loaders.decoding import check_size
@@ -134,7 +136,41 @@ def remove_article(engine: Engine, settings: RetrievalSettings, article_id: str)
         raise NotFoundError(f"no article with id {article_id!r} (see `newsdesk sources`)")
     if article.path:
         _remove_from_folder(settings.articles_dir, article)
-    return engine.remove(article_id)
+    try:
+        return engine.remove(article_id)
+    except NotFoundError:
+        if engine.get_article(article_id) is not None:
+            raise
+        return article  # a reindex that read the folder after the file went removed it first
+
+
+def sync_with_folder(
+    engine: Engine,
+    settings: RetrievalSettings,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Make the index match the articles folder (`full`: re-encode it all into a new database).
+
+    The folder is read holding the index's write lock. Adds write their file before they
+    take that lock, so an article added meanwhile is either read here or indexed after this
+    sync: never dropped as missing. Bad files and duplicates are in the report.
+    """
+    loaded = LoadReport()
+
+    def read_folder() -> list[Article]:
+        nonlocal loaded
+        loaded = load_folder(settings.articles_dir, max_bytes=settings.max_article_bytes)
+        return loaded.articles
+
+    if full:
+        report = engine.rebuild_full(read_folder, progress=progress)
+    else:
+        report = engine.sync(read_folder, remove_missing=True, progress=progress)
+    report.skipped.extend(loaded.skipped)
+    report.duplicates.extend(loaded.duplicates)
+    return report
 
 
 def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Path | None]]:

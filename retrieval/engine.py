@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,16 +247,22 @@ class Engine:
 
     def sync(
         self,
-        articles: Sequence[Article],
+        articles: Sequence[Article] | Callable[[], Sequence[Article]],
         *,
         remove_missing: bool,
         progress: Progress | None = None,
     ) -> SyncReport:
         """Make the index hold `articles`: add new, re-index changed, and (if `remove_missing`)
-        drop the ones not given. Duplicates of other articles are reported, not indexed."""
+        drop the ones not given. Duplicates of other articles are reported, not indexed.
+
+        Given a function, it is called holding the write lock: a sync that reads the articles
+        folder then cannot drop an article added meanwhile (adds write the file first).
+        """
         started = time.perf_counter()
         report = SyncReport()
         with self._write_lock, location.write_lock(self.index_dir):
+            if callable(articles):
+                articles = articles()
             self._reload_if_stale()
             wanted = self._without_duplicates(articles, report, remove_missing)
             wanted_ids = {a.id for a in wanted}
@@ -302,13 +308,18 @@ class Engine:
         return article
 
     def rebuild_full(
-        self, articles: Sequence[Article], progress: Progress | None = None
+        self,
+        articles: Sequence[Article] | Callable[[], Sequence[Article]],
+        progress: Progress | None = None,
     ) -> SyncReport:
         """Re-encode everything into a new database, then switch to it atomically: a kill
-        before the switch leaves the previous index in place."""
+        before the switch leaves the previous index in place. A function for `articles` is
+        called holding the write lock (see `sync`)."""
         started = time.perf_counter()
         report = SyncReport()
         with self._write_lock, location.write_lock(self.index_dir):
+            if callable(articles):
+                articles = articles()
             previous_ids = _readable_article_ids(self.index_dir)
             database = self._create_database()
             try:

@@ -136,25 +136,21 @@ def index_rebuild(obj: Context, full: bool) -> None:
       newsdesk index rebuild
       newsdesk index rebuild --full    # after changing the model or chunk settings
     """
-    from retrieval.loaders import load_folder
+    from retrieval.collection import sync_with_folder
 
     settings = obj.settings
     if not settings.articles_dir.is_dir():
         fail(f"articles folder {settings.articles_dir} does not exist (NEWSDESK_ARTICLES_DIR)")
-    loaded = load_folder(settings.articles_dir, max_bytes=settings.max_article_bytes)
     if full:
         from bot.compose import build_engine_for_full_rebuild
 
         engine = build_engine_for_full_rebuild(settings)
-        with ProgressBar() as bar:
-            report = engine.rebuild_full(loaded.articles, progress=bar)
     else:
         engine = obj.engine()
-        with ProgressBar() as bar:
-            report = engine.sync(loaded.articles, remove_missing=True, progress=bar)
-    report.skipped.extend(loaded.skipped)
-    report.duplicates.extend(loaded.duplicates)
-    for path, reason in loaded.skipped:
+    # The folder is read under the index's write lock, so a bot's /add meanwhile is kept.
+    with ProgressBar() as bar:
+        report = sync_with_folder(engine, settings, full=full, progress=bar)
+    for path, reason in report.skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
     for dropped, kept in report.duplicates:
         click.echo(f"duplicate: {dropped} is the same article as {kept}; not indexed", err=True)

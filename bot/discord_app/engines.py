@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.discord_app.errors import GuildOnlyError
+from retrieval.collection import sync_with_folder
 from retrieval.embedding import Embedder
 from retrieval.engine import Engine
 from retrieval.errors import NotFoundError
 from retrieval.indexing import SyncReport
-from retrieval.loaders import load_folder
 from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -59,11 +59,8 @@ def sync_from_folder(engine: Engine, settings: RetrievalSettings) -> SyncReport:
     """Make the index match the articles folder (what /reindex and a missing index run)."""
     if not settings.articles_dir.is_dir():
         return engine.sync([], remove_missing=True)
-    loaded = load_folder(settings.articles_dir, max_bytes=settings.max_article_bytes)
-    report = engine.sync(loaded.articles, remove_missing=True)
-    report.skipped.extend(loaded.skipped)
-    report.duplicates.extend(loaded.duplicates)
-    return report
+    # Reads the folder under the index's write lock: an /add finishing meanwhile is kept.
+    return sync_with_folder(engine, settings)
 
 
 def guild_settings(settings: RetrievalSettings, guild_id: int) -> RetrievalSettings:

@@ -40,7 +40,7 @@ def article(number: int, *, paragraphs: int = 6) -> Article:
 
 
 def question(number: int) -> str:
-    return f"What does the {marker(number)} report say?"
+    return f"What does the {marker(number)} report, number {number}, open with?"
 
 
 def write_markdown(folder: Path, numbers: range) -> list[Path]:

@@ -30,6 +30,7 @@ import pytest
 from retrieval.collection import add_sources
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
+from retrieval.errors import NewsdeskError
 from retrieval.index import location
 from retrieval.index.store import Store
 from retrieval.loaders import load_folder
@@ -142,6 +143,23 @@ def _check(ws: Workspace, before: IndexState, reference: Reference, new: range) 
     return "before the first commit" if not added else "mid-write" if added < len(new) else "after"
 
 
+def _landed(ws: Workspace, before: IndexState, full: bool) -> str | None:
+    """For --full, where the kill landed is read off the new database, not the live one."""
+    if not full:
+        return None
+    current = location.current_database(ws.index)
+    if current is not None and current.name != before.database:
+        return "after the switch"
+    others = [p for p in ws.index.glob("newsdesk-*.sqlite3") if p.name != before.database]
+    if not others:
+        return "before the first commit"
+    try:
+        written = Store(others[0]).counts()[0]
+    except NewsdeskError:
+        written = 0  # killed while creating it
+    return "mid-write (new database)" if written else "before the first commit"
+
+
 def _completes(ws: Workspace, reference: Reference, action: Callable[[Engine], object]) -> None:
     """Running the write again (in-process: quicker) leaves exactly the reference index."""
     engine = Engine(_settings(ws), HashingEmbedder()).open()
@@ -153,8 +171,31 @@ def _completes(ws: Workspace, reference: Reference, action: Callable[[Engine], o
     assert len(databases) == 1, databases  # no database left over by a killed --full
 
 
-def _kill_after(command: list[str], ws: Workspace, delay: float) -> int | None:
-    """Start `command`, SIGKILL it after `delay` s; None if it had already finished."""
+def _writing(ws: Workspace, full: bool) -> Callable[[], bool]:
+    """True once the command has started to write: the live database's WAL has grown, or
+    (--full) the new database exists. Kills before that prove nothing, so the random moments
+    are drawn from the write phase, which runs until the process exits."""
+    current = location.current_database(ws.index)
+    assert current is not None
+    if full:
+        return lambda: len(list(ws.index.glob("newsdesk-*.sqlite3"))) > 1
+    wal = Path(f"{current}-wal")
+
+    def wal_grew() -> bool:
+        try:
+            return wal.stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
+    return wal_grew
+
+
+def _run_killing(
+    command: list[str], ws: Workspace, full: bool, delay: float | None
+) -> tuple[float, bool]:
+    """Run `command`; once it writes, SIGKILL it `delay` s later (None: let it finish).
+    Returns the seconds from its first write to its exit or kill, and whether it was killed."""
+    writing = _writing(ws, full)
     process = subprocess.Popen(
         command,
         cwd=ws.root,
@@ -162,27 +203,19 @@ def _kill_after(command: list[str], ws: Workspace, delay: float) -> int | None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 60
+    while not writing() and process.poll() is None:
+        assert time.monotonic() < deadline, "the command never wrote"
+        time.sleep(0.002)
+    started = time.monotonic()
     try:
         process.wait(timeout=delay)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-        return process.pid
+        return time.monotonic() - started, True
     assert process.returncode == 0
-    return None
-
-
-def _timed(command: list[str], ws: Workspace) -> float:
-    started = time.monotonic()
-    out = subprocess.run(command, cwd=ws.root, env=ws.env(), capture_output=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return time.monotonic() - started
-
-
-def _startup_seconds(ws: Workspace) -> float:
-    """How long the CLI takes to reach its first write (import, open): kills before it prove
-    nothing, so the random moments start there."""
-    return _timed([NEWSDESK, "sources", "--limit", "1"], ws)
+    return time.monotonic() - started, False
 
 
 def _commit_loop(ws: Workspace, rng: random.Random, first: int) -> tuple[list[str], bool]:
@@ -215,6 +248,7 @@ def _commit_loop(ws: Workspace, rng: random.Random, first: int) -> tuple[list[st
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     reader.join(timeout=30)
+    process.stdout.close()
     return [line for line in lines if line != "ready"], killed
 
 
@@ -228,7 +262,6 @@ def test_sigkill_at_random_points_loses_nothing_committed(
     before = index_state(template.index)
     reference_ws = Workspace(corpus_root / "reference")
     reference = Reference(index_state(reference_ws.index), _chunk_counts(reference_ws.index))
-    startup = _startup_seconds(template)
 
     scenarios: dict[str, tuple[list[str], bool, Callable[[Workspace], Callable[[Engine], object]]]]
     scenarios = {
@@ -253,16 +286,22 @@ def test_sigkill_at_random_points_loses_nothing_committed(
         ),
     }
     for name, (command, with_files, again) in scenarios.items():
+        full = name == "rebuild --full"
         calibration = _fresh(corpus_root, tmp_path / "calibration", with_new_files=with_files)
-        span = _timed(command, calibration)
+        span, _ = _run_killing(command, calibration, full, None)
         shutil.rmtree(calibration.root)
         for run in range(KILLS[name]):
             ws = _fresh(corpus_root, tmp_path / f"{name}-{run}", with_new_files=with_files)
-            delay = rng.uniform(startup, max(span, startup + 0.1))
-            killed = _kill_after(command, ws, delay)
-            where = _check(ws, before, reference, NEW) if killed else "finished first"
-            tally.outcomes[f"{name}: {where}"] += 1
-            logger.info("%s killed after %.2fs of %.2fs: %s", name, delay, span, where)
+            delay = rng.uniform(0.0, span)
+            _, killed = _run_killing(command, ws, full, delay)
+            landed = _landed(ws, before, full)
+            where = _check(ws, before, reference, NEW)
+            if not killed:
+                landed = "finished first"
+            logger.info(
+                "%s killed %.2fs into its %.2fs write: %s", name, delay, span, landed or where
+            )
+            tally.outcomes[f"{name}: {landed or where}"] += 1
             _completes(ws, reference, again(ws))
             shutil.rmtree(ws.root)
 

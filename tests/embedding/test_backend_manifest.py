@@ -1,0 +1,39 @@
+"""The index records which backend encoded it; another backend needs a full rebuild."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.embedding.hashing import HashingEmbedder
+from retrieval.engine import Engine, read_status
+from retrieval.errors import IndexMismatchError
+from retrieval.settings import RetrievalSettings
+
+
+class OtherBackend(HashingEmbedder):
+    @property
+    def backend(self) -> str:
+        return "onnx-int8"
+
+
+def test_switching_backend_names_the_rebuild_command(settings: RetrievalSettings) -> None:
+    Engine(settings, HashingEmbedder()).open()
+    with pytest.raises(IndexMismatchError) as info:
+        Engine(settings, OtherBackend()).open()
+    message = str(info.value)
+    assert "embedding_backend 'hashing' (now 'onnx-int8')" in message
+    assert "newsdesk index rebuild --full" in message
+    assert "NEWSDESK_EMBEDDING_BACKEND=hashing" in message
+
+
+def test_status_reports_the_backend(settings: RetrievalSettings) -> None:
+    Engine(settings, OtherBackend()).open()
+    assert read_status(settings.index_dir).embedding_backend == "onnx-int8"
+
+
+def test_indexes_from_before_backends_count_as_torch(settings: RetrievalSettings) -> None:
+    engine = Engine(settings, HashingEmbedder()).open()
+    with engine.store.transaction() as conn:
+        conn.execute("DELETE FROM manifest WHERE key = 'embedding_backend'")
+    assert read_status(settings.index_dir).embedding_backend == "hashing"
+    Engine(settings, HashingEmbedder()).open()  # still opens: hashing is named by the model

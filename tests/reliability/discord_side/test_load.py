@@ -1,0 +1,335 @@
+"""Load through the fake Discord: 50 members ask at once (1,050 questions by `!ask`, `/ask`,
+@mention and the answer channel, some of them hostile) while an admin adds 20 articles and an
+editor runs one /reindex.
+
+Held: every question gets a reply that cites articles (zero failures), nothing is logged at
+ERROR and no handler sees an exception, the event loop never stalls over 250 ms (a ticker
+measures its lag) and the gateway heartbeats keep their rhythm, no reply can ping anyone, and
+every question about an added article asked after its add was confirmed cites that article.
+The latency percentiles are printed (`-s`) for docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.desk import (
+    EDITOR_ROLE,
+    MANAGE_GUILD,
+    REUTERS_QUESTION,
+    REUTERS_TITLE,
+    Desk,
+    HandlerErrors,
+    LogRecorder,
+    bot_settings,
+    new_bot,
+    prepared_services,
+    retrieval_settings,
+)
+from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle, running_bot
+from tests.reliability import corpus
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+logger = logging.getLogger(__name__)
+
+SEED = 5
+USERS = 50
+QUESTIONS_PER_USER = 21  # 1,050 in all
+ADDS = 20
+FIRST_ADDED = 1000  # corpus numbers of the added articles
+REINDEX_AFTER = 8  # adds confirmed before the editor's /reindex
+MAX_STALL = 0.25
+REPLY_TIMEOUT = 60.0
+TICK = 0.01
+ROUTES = ("prefix", "slash", "mention", "answer channel")
+ORIGINALS = [
+    (REUTERS_QUESTION, REUTERS_TITLE),
+    ("What was the 1973 oil embargo?", "1973 oil crisis"),
+    ("How did the Black Death spread?", "Black Death"),
+    ("Who won Super Bowl 50?", "Super Bowl 50"),
+    ("What is a prime number?", "Prime number"),
+]
+HOSTILE = [
+    "@everyone @here what did Kerry want from the Moscow talks?",
+    "```\nKerry Moscow talks\n```",
+    "<@&{role}> Kerry Moscow talks [x](javascript:alert(1))",
+    "**Kerry** _Moscow_ > talks ~~Putin~~ ||spoiler||",
+]
+
+
+@dataclass
+class Question:
+    user: str
+    route: str
+    text: str
+    expect: str | None  # a title the first citation must carry (None: any citation)
+    added: int | None  # corpus number of an added article it is about
+    sent: float = 0.0
+    latency: float = 0.0
+    problem: str | None = None
+
+
+@dataclass
+class LoadState:
+    confirmed: dict[int, float] = field(default_factory=dict)  # corpus number -> when
+    admin_done: bool = False
+    reindex_reply: str = ""
+    lags: list[float] = field(default_factory=list)
+
+
+class Replies:
+    """One poller resolves every pending reply: 50 concurrent wait_for_message calls would
+    each rescan the whole channel on every change, and stall the loop themselves."""
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+        self.bot_id = fake.bot_user.id
+        self._seen = 0
+        self._to_message: dict[str, asyncio.Future[FakeMessage]] = {}
+        self._to_slash: list[tuple[InteractionHandle, asyncio.Future[FakeMessage]]] = []
+
+    def message(self, sent: FakeMessage) -> asyncio.Future[FakeMessage]:
+        future: asyncio.Future[FakeMessage] = asyncio.get_running_loop().create_future()
+        self._to_message[str(sent.id)] = future
+        return future
+
+    def slash(self, handle: InteractionHandle) -> asyncio.Future[FakeMessage]:
+        future: asyncio.Future[FakeMessage] = asyncio.get_running_loop().create_future()
+        self._to_slash.append((handle, future))
+        return future
+
+    async def run(self) -> None:
+        while True:
+            self._poll()
+            await asyncio.sleep(0.005)
+
+    def _poll(self) -> None:
+        messages = self.fake.world.messages
+        for message in itertools.islice(messages.values(), self._seen, None):
+            self._seen += 1
+            if message.author_id != self.bot_id:
+                continue
+            reference = (message.payload.get("message_reference") or {}).get("message_id")
+            future = self._to_message.pop(str(reference), None) if reference else None
+            if future is not None and not future.done():
+                future.set_result(message)
+        waiting = []
+        for handle, future in self._to_slash:
+            if handle.followups and not future.done():
+                future.set_result(handle.followups[0])
+            elif not future.done():
+                waiting.append((handle, future))
+        self._to_slash = waiting
+
+
+async def _ticker(state: LoadState) -> None:
+    """The event loop's lag: how late a 10 ms sleep wakes up."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(TICK)
+        state.lags.append(loop.time() - started - TICK)
+
+
+def _check_reply(question: Question, reply: FakeMessage) -> str | None:
+    if not reply.embeds:
+        return f"no citations: {reply.content[:120]!r}"
+    first = reply.embeds[0]["title"]
+    if question.expect is not None and question.expect not in first:
+        titles = [e["title"] for e in reply.embeds]
+        return f"expected {question.expect!r} first, got {titles}"
+    return None
+
+
+async def _ask(desk: Desk, replies: Replies, member: Any, question: Question) -> None:
+    fake = desk.fake
+    question.sent = time.monotonic()
+    if question.route == "slash":
+        handle = fake.send_slash_command(desk.channel, member, "ask", {"question": question.text})
+        pending = replies.slash(handle)
+    else:
+        channel, content = desk.channel, question.text
+        if question.route == "prefix":
+            content = f"!ask {question.text}"
+        elif question.route == "mention":
+            content = f"<@{fake.bot_user.id}> {question.text}"
+        else:
+            channel = desk.answers
+        pending = replies.message(fake.send_user_message(channel, member, content))
+    try:
+        reply = await asyncio.wait_for(pending, timeout=REPLY_TIMEOUT)
+    except TimeoutError:
+        question.problem = "no reply"
+        return
+    question.latency = time.monotonic() - question.sent
+    question.problem = _check_reply(question, reply)
+
+
+def _pick(rng: random.Random, user: str, state: LoadState, role_id: int) -> Question:
+    route = rng.choice(ROUTES)
+    roll = rng.random()
+    if state.confirmed and roll < 0.45:
+        number = rng.choice(list(state.confirmed))
+        title = corpus.marker(number)
+        return Question(user, route, corpus.question(number), title, number)
+    if roll < 0.5:
+        text = rng.choice(HOSTILE).format(role=role_id)
+        return Question(user, route, text, REUTERS_TITLE, None)
+    text, title = rng.choice(ORIGINALS)
+    return Question(user, route, text, title, None)
+
+
+async def _user(
+    desk: Desk,
+    replies: Replies,
+    member: Any,
+    rng: random.Random,
+    state: LoadState,
+    asked: list[Question],
+    role_id: int,
+) -> None:
+    count = 0
+    while count < QUESTIONS_PER_USER or not state.admin_done:
+        question = _pick(rng, member.user.username, state, role_id)
+        asked.append(question)
+        await _ask(desk, replies, member, question)
+        count += 1
+
+
+async def _admin(desk: Desk, replies: Replies, rng: random.Random, state: LoadState) -> None:
+    reindex: asyncio.Task[None] | None = None
+    for number in range(FIRST_ADDED, FIRST_ADDED + ADDS):
+        article = corpus.article(number)
+        handle = desk.fake.send_slash_command(
+            desk.channel, desk.admin, "add", {"title": article.title, "text": article.text}
+        )
+        reply = await asyncio.wait_for(replies.slash(handle), timeout=REPLY_TIMEOUT)
+        assert reply.content.startswith(f"Added “{article.title}”"), reply.content
+        state.confirmed[number] = time.monotonic()
+        if len(state.confirmed) == REINDEX_AFTER:
+            reindex = asyncio.create_task(_reindex(desk, replies, state))
+        await asyncio.sleep(rng.uniform(0.1, 0.5))
+    assert reindex is not None
+    await reindex
+    state.admin_done = True
+
+
+async def _reindex(desk: Desk, replies: Replies, state: LoadState) -> None:
+    handle = desk.fake.send_slash_command(desk.channel, desk.editor, "reindex")
+    reply = await asyncio.wait_for(replies.slash(handle), timeout=REPLY_TIMEOUT)
+    state.reindex_reply = reply.content
+
+
+def _percentiles(values: list[float]) -> str:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return (
+        f"p50 {cuts[49] * 1000:.0f} ms, p90 {cuts[89] * 1000:.0f} ms, "
+        f"p99 {cuts[98] * 1000:.0f} ms, max {max(values) * 1000:.0f} ms"
+    )
+
+
+async def test_fifty_users_ask_while_articles_are_added_and_reindexed(
+    fake_discord: FakeDiscord,
+    workspace: Path,
+    bot_logs: LogRecorder,
+    settled_heap: None,
+) -> None:
+    fake = fake_discord
+    guild = fake.add_guild("Newsroom", channels=("general", "ask-here"))
+    editor_role = fake.add_role(guild, EDITOR_ROLE)
+    reporters = fake.add_role(guild, "reporters", mentionable=True)
+    world = {
+        "guild": guild,
+        "channel": guild.text_channels[0],
+        "answers": guild.text_channels[1],
+        "alice": fake.add_member(guild, "alice"),
+        "admin": fake.add_member(guild, "admin", permissions=MANAGE_GUILD),
+        "editor": fake.add_member(guild, "editor", roles=[editor_role]),
+    }
+    members = [fake.add_member(guild, f"user{i:02d}") for i in range(USERS)]
+    services = await prepared_services(
+        bot_settings(fake, world["answers"]), retrieval_settings(workspace)
+    )
+    bot = new_bot(services)
+    errors = HandlerErrors()
+    errors.install(bot)
+    desk = Desk(fake, bot, services, workspace, errors=errors, **world)
+    rng = random.Random(SEED)
+    state = LoadState()
+    asked: list[Question] = []
+    replies = Replies(fake)
+
+    async with running_bot(fake, bot):
+        await bot.tree.sync()
+        background = [
+            asyncio.create_task(replies.run()),
+            asyncio.create_task(_ticker(state)),
+        ]
+        heartbeats_before = len(fake.heartbeats)
+        started = time.monotonic()
+        try:
+            await asyncio.gather(
+                _admin(desk, replies, random.Random(rng.random()), state),
+                *(
+                    _user(desk, replies, m, random.Random(rng.random()), state, asked, reporters.id)
+                    for m in members
+                ),
+            )
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+        seconds = time.monotonic() - started
+        beats = [h.at for h in fake.heartbeats[heartbeats_before:]]
+
+    failed = [q for q in asked if q.problem is not None]
+    latencies = [q.latency for q in asked if q.problem is None]
+    after_confirmed = [
+        q for q in asked if q.added is not None and q.sent > state.confirmed[q.added]
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    interval = fake.gateway.heartbeat_interval_ms / 1000
+    summary = [
+        f"{len(asked)} questions from {USERS} users in {seconds:.1f}s "
+        f"({len(asked) / seconds:.0f}/s), {len(failed)} failed; "
+        f"{len(state.confirmed)} adds and 1 reindex confirmed meanwhile",
+        f"latency all: {_percentiles(latencies)}",
+        *(
+            f"latency {route}: "
+            + _percentiles([q.latency for q in asked if q.route == route and not q.problem])
+            for route in ROUTES
+        ),
+        f"questions about added articles after their add was confirmed: {len(after_confirmed)}, "
+        f"all citing it: {all(q.problem is None for q in after_confirmed)}",
+        f"event loop lag: max {max(state.lags) * 1000:.0f} ms, "
+        f"p99 {statistics.quantiles(state.lags, n=100)[98] * 1000:.1f} ms",
+        f"heartbeats: {len(beats)}, interval {interval:.1f}s, largest gap {max(gaps):.2f}s",
+        f"routes: {dict(Counter(q.route for q in asked))}",
+    ]
+    print("\nload test:\n  " + "\n  ".join(summary))
+    logger.warning("load test: %s", " | ".join(summary))
+
+    assert len(asked) >= USERS * QUESTIONS_PER_USER >= 1000
+    assert not failed, [(q.route, q.text[:60], q.problem) for q in failed[:10]]
+    assert len(state.confirmed) == ADDS
+    assert state.reindex_reply.startswith("Reindexed the shared collection"), state.reindex_reply
+    assert {q.added for q in after_confirmed} == set(state.confirmed)  # every add was asked
+    assert errors.seen == []
+    assert not bot_logs.records, bot_logs.messages()
+    assert max(state.lags) < MAX_STALL, max(state.lags)
+    assert len(beats) >= seconds / interval - 2
+    assert max(gaps) < interval + MAX_STALL
+    desk.assert_no_mentions()
+    engine = services.engines.opened()[0].engine
+    assert engine.status().articles == 13 + ADDS

@@ -1,0 +1,94 @@
+"""Dense index by size: exact below the limit, HNSW above, with tombstones for removals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.embedding.hashing import HashingEmbedder
+from retrieval.engine import Engine
+from retrieval.index.dense import DenseIndex
+from retrieval.settings import RetrievalSettings
+from tests.factories import SAMPLE_ARTICLES, make_article
+
+
+def _unit(count: int, seed: int = 0, dim: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((count, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_kind_follows_the_size_limit() -> None:
+    vectors = _unit(300)
+    ids = np.arange(300, dtype=np.int64)
+    assert DenseIndex.build(ids, vectors, 32, exact_limit=300).kind == "flat"
+    assert DenseIndex.build(ids, vectors, 32, exact_limit=299).kind == "hnsw"
+
+
+def test_hnsw_finds_what_exact_finds_on_a_small_set() -> None:
+    vectors = _unit(500)
+    ids = np.arange(10, 510, dtype=np.int64)
+    exact = DenseIndex.build(ids, vectors, 32, exact_limit=10_000)
+    graph = DenseIndex.build(ids, vectors, 32, exact_limit=0)
+    for query in vectors[:20]:
+        assert set(graph.search(query, 10)[0]) == set(exact.search(query, 10)[0])
+
+
+def test_updates_mask_removed_ids_and_leave_the_old_index_untouched(tmp_path: Path) -> None:
+    vectors = _unit(400)
+    ids = np.arange(400, dtype=np.int64)
+    old = DenseIndex.build(ids, vectors, 32, exact_limit=0)
+    live = np.setdiff1d(ids, [0, 1])
+    new_vectors = _unit(1, seed=9)
+    new = old.updated(
+        removed_ids=np.array([0, 1]),
+        added_ids=np.array([1000]),
+        added_vectors=new_vectors,
+        all_ids=np.concatenate([live, [1000]]),
+        all_vectors=np.concatenate([vectors[2:], new_vectors]),
+        exact_limit=0,
+    )
+    assert new.kind == "hnsw" and new.size == 399 and old.size == 400
+    assert 0 not in new.search(vectors[0], 50)[0]
+    assert old.search(vectors[0], 1)[0][0] == 0  # the previous snapshot still answers
+    assert new.search(new_vectors[0], 1)[0][0] == 1000
+    path = tmp_path / "dense.faiss"
+    new.save(path)
+    loaded = DenseIndex.load(path, 32, 399)
+    assert loaded.kind == "hnsw" and 0 not in loaded.search(vectors[0], 50)[0]
+    with pytest.raises(ValueError, match="expected 400x32"):
+        DenseIndex.load(path, 32, 400)
+
+
+def test_many_removals_rebuild_the_graph() -> None:
+    vectors = _unit(200)
+    ids = np.arange(200, dtype=np.int64)
+    old = DenseIndex.build(ids, vectors, 32, exact_limit=0)
+    gone = ids[:100]
+    new = old.updated(
+        removed_ids=gone,
+        added_ids=np.zeros(0, dtype=np.int64),
+        added_vectors=np.zeros((0, 32), dtype=np.float32),
+        all_ids=ids[100:],
+        all_vectors=vectors[100:],
+        exact_limit=0,
+    )
+    assert new.size == 100 and not len(new._removed)  # rebuilt, no tombstones left
+
+
+def test_engine_above_the_limit_adds_removes_and_reloads(settings: RetrievalSettings) -> None:
+    settings = settings.model_copy(update={"dense_exact_limit": 2})
+    engine = Engine(settings, HashingEmbedder()).open()
+    engine.add(SAMPLE_ARTICLES)
+    assert engine.snapshot.dense.kind == "hnsw"
+    assert engine.search("queen bee eggs", mode="dense").hits[0].article_id == "bees"
+    engine.remove("bees")
+    engine.add([make_article("owls", "Owls at night", "Owls hunt mice at night in silence.")])
+    hits = engine.search("owls hunting mice", mode="dense").hits
+    assert hits[0].article_id == "owls"
+    assert all(h.article_id != "bees" for h in engine.search("queen bee eggs", mode="dense").hits)
+    reopened = Engine(settings, HashingEmbedder()).open()
+    assert reopened.snapshot.dense.size == len(reopened.snapshot.chunks)
+    assert reopened.search("owls hunting mice", mode="dense").hits[0].article_id == "owls"
