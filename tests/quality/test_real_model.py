@@ -55,9 +55,7 @@ def _squad_subset(count: int) -> tuple[list[Article], list[Query], list[Query]]:
     chosen = random.Random(7).sample(articles, count)
     ids = {a.id for a in chosen}
     queries = [
-        q
-        for q in load_queries([EVAL / "squad" / "queries_full.jsonl"])
-        if set(q.relevant) & ids
+        q for q in load_queries([EVAL / "squad" / "queries_full.jsonl"]) if set(q.relevant) & ids
     ]
     ood = load_queries([EVAL / "out_of_domain" / "cranfield_questions_for_squad.jsonl"])
     return chosen, queries, ood
@@ -103,13 +101,19 @@ def test_off_topic_questions_get_no_good_match(
 
 def test_cranfield_subset_ranking(tmp_path: Path, real_embedder: Embedder) -> None:
     articles = [
-        a for a in load_file(EVAL / "cranfield" / "articles.jsonl", max_bytes=50_000_000)
+        a
+        for a in load_file(EVAL / "cranfield" / "articles.jsonl", max_bytes=50_000_000)
         if int(a.id) <= 400
     ]
     ids = {a.id for a in articles}
     queries = [
-        Query(q.qid, q.question, tuple(r for r in q.relevant if r in ids), q.answers,
-              {k: v for k, v in q.gains.items() if k in ids})
+        Query(
+            q.qid,
+            q.question,
+            tuple(r for r in q.relevant if r in ids),
+            q.answers,
+            {k: v for k, v in q.gains.items() if k in ids},
+        )
         for q in load_queries([EVAL / "cranfield" / "queries.jsonl"])
         if set(q.relevant) & ids
     ]
@@ -127,9 +131,12 @@ def test_cranfield_subset_ranking(tmp_path: Path, real_embedder: Embedder) -> No
         assert scores["hybrid"]["ndcg@10"] > scores[other]["ndcg@10"], json.dumps(scores)
 
 
-# Measured on these subsets (see git log for the run); floors a little below.
-ANS1_FLOOR = 0.0
-ANS5_FLOOR = 0.0
-OOD_ABSTAIN_FLOOR = 0.0
-CRANFIELD_NDCG_FLOOR = 0.0
-CRANFIELD_HIT5_FLOOR = 0.0
+# Measured on these subsets with the default backend (onnx-int8), 2026-11-28: SQuAD 8 articles,
+# 280 questions: hybrid Ans@1 0.861, Ans@5 0.957 (bm25 0.818 / 0.921, dense 0.811 / 0.893);
+# 200 off-topic questions: 0.99 abstained. Cranfield docs 1-400, 133 questions: hybrid
+# nDCG@10 0.516, Hit@5 0.774 (bm25 0.442, dense 0.472). Floors sit a little below.
+ANS1_FLOOR = 0.84
+ANS5_FLOOR = 0.94
+OOD_ABSTAIN_FLOOR = 0.95
+CRANFIELD_NDCG_FLOOR = 0.49
+CRANFIELD_HIT5_FLOOR = 0.75
