@@ -17,8 +17,10 @@ _VOCABULARY = [
 
 def marker(number: int) -> str:
     """A word in article `number` only (letters only, so no stemmer or tokenizer splits it)."""
-    letters = "".join("bcdfghjklmnpqrstvwxz"[int(d) * 2] for d in f"{number:05d}")
-    return f"zq{letters}"
+    # Digits last-first: the first five letters differ between any two markers, which keeps
+    # them apart for the test encoder too (it hashes words by their first five letters).
+    letters = "".join("bcdfghjklmnpqrstvwxz"[int(d) * 2] for d in reversed(f"{number:05d}"))
+    return f"{letters}zq"
 
 
 def article_id(number: int) -> str:
@@ -40,7 +42,7 @@ def article(number: int, *, paragraphs: int = 6) -> Article:
 
 
 def question(number: int) -> str:
-    return f"What does the {marker(number)} report, number {number}, open with?"
+    return f"Which sentence opens the {marker(number)} report?"
 
 
 def write_markdown(folder: Path, numbers: range) -> list[Path]:

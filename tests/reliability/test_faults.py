@@ -61,7 +61,7 @@ def _first(folder: Path, pattern: str) -> Path:
     return sorted(folder.glob(pattern))[0]
 
 
-DERIVED_DAMAGE: dict[str, Callable[[Path], None]] = {
+DERIVED_DAMAGE: dict[str, Callable[[Path], object]] = {
     "faiss missing": lambda d: _first(d, "dense-*.faiss").unlink(),
     "faiss truncated": lambda d: _truncate(_first(d, "dense-*.faiss")),
     "faiss empty": lambda d: _first(d, "dense-*.faiss").write_bytes(b""),
@@ -83,7 +83,7 @@ def test_damaged_or_missing_derived_files_are_rebuilt_from_sqlite(
     settings: RetrievalSettings,
     embedder: HashingEmbedder,
     caplog: pytest.LogCaptureFixture,
-    damage: Callable[[Path], None],
+    damage: Callable[[Path], object],
 ) -> None:
     engine = Engine(settings, embedder).open()
     engine.add(SAMPLE_ARTICLES)
@@ -115,7 +115,7 @@ def _overwrite_pages(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-SQLITE_DAMAGE: dict[str, Callable[[Path], None]] = {
+SQLITE_DAMAGE: dict[str, Callable[[Path], object]] = {
     "garbage header": lambda p: p.write_bytes(
         random.Random(1).randbytes(100) + p.read_bytes()[100:]
     ),
@@ -129,7 +129,7 @@ SQLITE_DAMAGE: dict[str, Callable[[Path], None]] = {
 
 @pytest.mark.parametrize("damage", list(SQLITE_DAMAGE.values()), ids=list(SQLITE_DAMAGE))
 def test_damaged_sqlite_names_the_recovery_command_which_recovers(
-    cli: Workspace, damage: Callable[[Path], None]
+    cli: Workspace, damage: Callable[[Path], object]
 ) -> None:
     database = location.current_database(cli.index)
     assert database is not None

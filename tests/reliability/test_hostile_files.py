@@ -37,10 +37,10 @@ def _zip_bytes() -> bytes:
 class BadFile:
     name: str
     reason: str  # a part of the one-line reason
-    make: Callable[[Path], None]
+    make: Callable[[Path], object]
 
 
-def _bytes(data: bytes) -> Callable[[Path], None]:
+def _bytes(data: bytes) -> Callable[[Path], object]:
     return lambda path: path.write_bytes(data)
 
 

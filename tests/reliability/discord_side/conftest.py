@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.e2e.conftest import (
     bot_logs,
+    desk,
     isolated_environment,
     make_desk,
     settled_heap,
@@ -16,6 +17,7 @@ from tests.fakediscord.plugin import discord_errors, fake_discord, no_external_n
 
 __all__ = [
     "bot_logs",
+    "desk",
     "discord_errors",
     "fake_discord",
     "isolated_environment",

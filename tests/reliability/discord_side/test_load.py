@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import random
 import statistics
 import time
@@ -24,21 +25,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.desk import (
-    EDITOR_ROLE,
-    MANAGE_GUILD,
-    REUTERS_QUESTION,
-    REUTERS_TITLE,
-    Desk,
-    HandlerErrors,
-    LogRecorder,
-    bot_settings,
-    new_bot,
-    prepared_services,
-    retrieval_settings,
-)
-from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle, running_bot
+from tests.e2e.desk import REUTERS_QUESTION, REUTERS_TITLE, Desk, LogRecorder
+from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle
 from tests.reliability import corpus
+from tests.reliability.discord_side.world import bare_desk
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 logger = logging.getLogger(__name__)
@@ -49,7 +39,12 @@ QUESTIONS_PER_USER = 21  # 1,050 in all
 ADDS = 20
 FIRST_ADDED = 1000  # corpus numbers of the added articles
 REINDEX_AFTER = 8  # adds confirmed before the editor's /reindex
+DISCORD_TROUBLE_AFTER = 12  # adds confirmed before the 429s and the dropped connection
 MAX_STALL = 0.25
+# Each member pauses 0-2 s (1 s on average) between getting an answer and asking again: 50 of
+# them then ask about 25 questions a second, as many as Discord's global limit of 50 requests
+# a second lets a bot answer (each answer takes two: typing or defer, then the reply).
+THINK_SECONDS = float(os.environ.get("NEWSDESK_LOAD_THINK_SECONDS", "1.0"))
 REPLY_TIMEOUT = 60.0
 TICK = 0.01
 ROUTES = ("prefix", "slash", "mention", "answer channel")
@@ -83,7 +78,9 @@ class Question:
 @dataclass
 class LoadState:
     confirmed: dict[int, float] = field(default_factory=dict)  # corpus number -> when
+    covered: set[int] = field(default_factory=set)  # asked about after confirmation
     admin_done: bool = False
+    dropped_at: float = 0.0  # when the gateway connection was dropped
     reindex_reply: str = ""
     lags: list[float] = field(default_factory=list)
 
@@ -177,12 +174,14 @@ async def _ask(desk: Desk, replies: Replies, member: Any, question: Question) ->
 
 
 def _pick(rng: random.Random, user: str, state: LoadState, role_id: int) -> Question:
+    """A question: about an added article (once it is confirmed), hostile, or an original."""
     route = rng.choice(ROUTES)
     roll = rng.random()
     if state.confirmed and roll < 0.45:
-        number = rng.choice(list(state.confirmed))
-        title = corpus.marker(number)
-        return Question(user, route, corpus.question(number), title, number)
+        uncovered = [n for n in state.confirmed if n not in state.covered]
+        number = rng.choice(uncovered if uncovered and roll < 0.2 else list(state.confirmed))
+        state.covered.add(number)
+        return Question(user, route, corpus.question(number), corpus.marker(number), number)
     if roll < 0.5:
         text = rng.choice(HOSTILE).format(role=role_id)
         return Question(user, route, text, REUTERS_TITLE, None)
@@ -200,7 +199,10 @@ async def _user(
     role_id: int,
 ) -> None:
     count = 0
-    while count < QUESTIONS_PER_USER or not state.admin_done:
+    while (
+        count < QUESTIONS_PER_USER or not state.admin_done or state.covered != set(state.confirmed)
+    ):
+        await asyncio.sleep(rng.uniform(0.0, 2 * THINK_SECONDS))
         question = _pick(rng, member.user.username, state, role_id)
         asked.append(question)
         await _ask(desk, replies, member, question)
@@ -219,6 +221,12 @@ async def _admin(desk: Desk, replies: Replies, rng: random.Random, state: LoadSt
         state.confirmed[number] = time.monotonic()
         if len(state.confirmed) == REINDEX_AFTER:
             reindex = asyncio.create_task(_reindex(desk, replies, state))
+        if len(state.confirmed) == DISCORD_TROUBLE_AFTER:
+            # Discord acts up mid-load: replies rate limited, the gateway connection lost.
+            desk.fake.fail_next("POST", r"/channels/\d+/messages", retry_after=0.2, times=3)
+            desk.fake.fail_next("POST", r"/webhooks/\d+/[^/]+", retry_after=0.2, times=2)
+            state.dropped_at = time.monotonic()
+            await desk.fake.drop_gateway_connection()
         await asyncio.sleep(rng.uniform(0.1, 0.5))
     assert reindex is not None
     await reindex
@@ -246,32 +254,14 @@ async def test_fifty_users_ask_while_articles_are_added_and_reindexed(
     settled_heap: None,
 ) -> None:
     fake = fake_discord
-    guild = fake.add_guild("Newsroom", channels=("general", "ask-here"))
-    editor_role = fake.add_role(guild, EDITOR_ROLE)
-    reporters = fake.add_role(guild, "reporters", mentionable=True)
-    world = {
-        "guild": guild,
-        "channel": guild.text_channels[0],
-        "answers": guild.text_channels[1],
-        "alice": fake.add_member(guild, "alice"),
-        "admin": fake.add_member(guild, "admin", permissions=MANAGE_GUILD),
-        "editor": fake.add_member(guild, "editor", roles=[editor_role]),
-    }
-    members = [fake.add_member(guild, f"user{i:02d}") for i in range(USERS)]
-    services = await prepared_services(
-        bot_settings(fake, world["answers"]), retrieval_settings(workspace)
-    )
-    bot = new_bot(services)
-    errors = HandlerErrors()
-    errors.install(bot)
-    desk = Desk(fake, bot, services, workspace, errors=errors, **world)
     rng = random.Random(SEED)
     state = LoadState()
     asked: list[Question] = []
     replies = Replies(fake)
 
-    async with running_bot(fake, bot):
-        await bot.tree.sync()
+    async with bare_desk(fake, workspace) as desk:
+        reporters = fake.add_role(desk.guild, "reporters", mentionable=True)
+        members = [fake.add_member(desk.guild, f"user{i:02d}") for i in range(USERS)]
         background = [
             asyncio.create_task(replies.run()),
             asyncio.create_task(_ticker(state)),
@@ -298,7 +288,8 @@ async def test_fifty_users_ask_while_articles_are_added_and_reindexed(
     after_confirmed = [
         q for q in asked if q.added is not None and q.sent > state.confirmed[q.added]
     ]
-    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    # While the connection is down there are no heartbeats: that gap is the reconnect's.
+    gaps = [b - a for a, b in itertools.pairwise(beats) if not a <= state.dropped_at <= b]
     interval = fake.gateway.heartbeat_interval_ms / 1000
     summary = [
         f"{len(asked)} questions from {USERS} users in {seconds:.1f}s "
@@ -314,7 +305,9 @@ async def test_fifty_users_ask_while_articles_are_added_and_reindexed(
         f"all citing it: {all(q.problem is None for q in after_confirmed)}",
         f"event loop lag: max {max(state.lags) * 1000:.0f} ms, "
         f"p99 {statistics.quantiles(state.lags, n=100)[98] * 1000:.1f} ms",
-        f"heartbeats: {len(beats)}, interval {interval:.1f}s, largest gap {max(gaps):.2f}s",
+        f"heartbeats: {len(beats)}, interval {interval:.1f}s, largest gap {max(gaps):.2f}s; "
+        f"gateway resumed {fake.gateway.resume_count}x after the drop, "
+        f"{sum(r.status == 429 for r in fake.requests)} replies rate limited (429) and retried",
         f"routes: {dict(Counter(q.route for q in asked))}",
     ]
     print("\nload test:\n  " + "\n  ".join(summary))
@@ -325,11 +318,12 @@ async def test_fifty_users_ask_while_articles_are_added_and_reindexed(
     assert len(state.confirmed) == ADDS
     assert state.reindex_reply.startswith("Reindexed the shared collection"), state.reindex_reply
     assert {q.added for q in after_confirmed} == set(state.confirmed)  # every add was asked
-    assert errors.seen == []
+    assert desk.errors.seen == []
     assert not bot_logs.records, bot_logs.messages()
     assert max(state.lags) < MAX_STALL, max(state.lags)
-    assert len(beats) >= seconds / interval - 2
+    assert len(beats) >= seconds / interval - 3
+    assert fake.gateway.resume_count >= 1 and fake.gateway.identify_count == 1
     assert max(gaps) < interval + MAX_STALL
     desk.assert_no_mentions()
-    engine = services.engines.opened()[0].engine
+    engine = desk.services.engines.opened()[0].engine
     assert engine.status().articles == 13 + ADDS
