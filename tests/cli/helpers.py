@@ -24,11 +24,7 @@ class Workspace:
         return self.root / "index"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("NEWSDESK_", "DISCORD_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSDESK_", "DISCORD_"))}
         env.update(
             NEWSDESK_MODEL="hashing",
             NEWSDESK_ARTICLES_DIR=str(self.articles),

@@ -50,8 +50,19 @@ def one_line_error(out: object) -> str:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["index"], ["index", "rebuild"], ["index", "status"], ["add"], ["remove"], ["ask"],
-     ["eval"], ["chat"], ["sources"], ["run"]],
+    [
+        [],
+        ["index"],
+        ["index", "rebuild"],
+        ["index", "status"],
+        ["add"],
+        ["remove"],
+        ["ask"],
+        ["eval"],
+        ["chat"],
+        ["sources"],
+        ["run"],
+    ],
 )
 def test_every_command_has_help_with_examples(ws: Workspace, command: list[str]) -> None:
     out = ws.run(*command, "--help")
@@ -135,11 +146,11 @@ def test_model_mismatch_names_the_fix(built: Workspace) -> None:
 class _Page(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = (
-            "<html><head><title>Otters use tools</title></head><body><article>"
-            "<h1>Otters use tools</h1><p>Sea otters crack open shellfish with stones they "
-            "keep in a pouch under their arm. Researchers watched otters off California "
-            "reuse the same favourite stone for weeks.</p></article></body></html>"
-        ).encode()
+            b"<html><head><title>Otters use tools</title></head><body><article>"
+            b"<h1>Otters use tools</h1><p>Sea otters crack open shellfish with stones they "
+            b"keep in a pouch under their arm. Researchers watched otters off California "
+            b"reuse the same favourite stone for weeks.</p></article></body></html>"
+        )
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -172,7 +183,9 @@ def test_add_file_url_and_remove(built: Workspace, tmp_path: Path, page_url: str
     saved = list((built.articles / "web").glob("*.md"))
     assert len(saved) == 1 and "Otters use tools" in saved[0].read_text()
 
-    answer = json.loads(built.run("ask", "What do sea otters crack shellfish with?", "--json").stdout)
+    answer = json.loads(
+        built.run("ask", "What do sea otters crack shellfish with?", "--json").stdout
+    )
     assert answer["hits"][0]["title"] == "Otters use tools"
     assert answer["hits"][0]["url"].startswith(page_url.rsplit("/", 1)[0])
 
@@ -215,20 +228,41 @@ def test_eval_json_on_a_small_set(ws: Workspace, tmp_path: Path) -> None:
     unanswerable = tmp_path / "ood.jsonl"
     unanswerable.write_text("\n".join(ood.splitlines()[:10]) + "\n")
     out = ws.run(
-        "eval", "--articles", str(articles), "--queries", str(queries), "--queries",
-        str(unanswerable), "--json",
+        "eval",
+        "--articles",
+        str(articles),
+        "--queries",
+        str(queries),
+        "--queries",
+        str(unanswerable),
+        "--json",
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert set(data) >= {
-        "ans@1", "ans@5", "hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "abstained",
-        "abstained_answerable", "queries",
+        "ans@1",
+        "ans@5",
+        "hit@1",
+        "hit@5",
+        "hit@10",
+        "mrr@10",
+        "ndcg@10",
+        "abstained",
+        "abstained_answerable",
+        "queries",
     }
     assert data["queries"] == 50
     assert data["hit@5"] > 0.5  # the lexical test encoder still finds most articles
     table = ws.run(
-        "eval", "--articles", str(articles), "--queries", str(queries), "--mode", "all",
-        "--index", str(tmp_path / "kept"),
+        "eval",
+        "--articles",
+        str(articles),
+        "--queries",
+        str(queries),
+        "--mode",
+        "all",
+        "--index",
+        str(tmp_path / "kept"),
     )
     assert table.returncode == 0, table.stderr
     assert all(mode in table.stdout for mode in ("hybrid", "dense", "bm25"))
