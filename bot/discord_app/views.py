@@ -9,8 +9,10 @@ the stored question from SQLite or says plainly that the buttons expired.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from bot.discord_app.client import NewsdeskBot
     from bot.discord_app.services import Services
 
+logger = logging.getLogger(__name__)
 MORE_PREFIX = "nd:more:"
 VOTE_PREFIX = "nd:vote:"
 SOURCES_PREFIX = "nd:src:"
@@ -185,15 +188,37 @@ def message_kwargs(reply: Reply) -> dict[str, Any]:
     return kwargs
 
 
+# discord.py itself retries 500, 502, 504 and 524; these other "try again" answers would
+# otherwise cost the member their answer.
+RETRY_STATUSES = frozenset({503, 520, 521, 522, 523, 525, 526, 527, 529})
+RETRY_DELAYS = (1.0, 2.0)
+
+
+async def _send_with_retry(send: Callable[[], Awaitable[object]]) -> None:
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            await send()
+            return
+        except discord.HTTPException as exc:
+            if exc.status not in RETRY_STATUSES or delay is None:
+                raise
+            logger.warning("Discord answered %s; sending again in %.0f s", exc.status, delay)
+            await asyncio.sleep(delay)
+
+
 async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
     """After `defer(thinking=True)`: the first followup replaces the "thinking…" message."""
-    await interaction.followup.send(ephemeral=reply.ephemeral, **message_kwargs(reply))
+    await _send_with_retry(
+        lambda: interaction.followup.send(ephemeral=reply.ephemeral, **message_kwargs(reply))
+    )
 
 
 async def reply_to_message(message: discord.Message, reply: Reply) -> None:
     """Answers a prefix command, mention or answer-channel message, quoting it (no ping)."""
-    await message.channel.send(
-        reference=message.to_reference(fail_if_not_exists=False),
-        mention_author=False,
-        **message_kwargs(reply),
+    await _send_with_retry(
+        lambda: message.channel.send(
+            reference=message.to_reference(fail_if_not_exists=False),
+            mention_author=False,
+            **message_kwargs(reply),
+        )
     )
