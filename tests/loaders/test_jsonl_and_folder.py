@@ -11,6 +11,7 @@ import pytest
 from retrieval.errors import BadArticleError, NewsdeskError
 from retrieval.loaders import dedupe, iter_article_files, load_file, load_folder, normalize_url
 from retrieval.loaders.dedupe import dedupe as dedupe_direct
+from tests.factories import EVAL
 
 from .helpers import ARTICLES, MAX_BYTES, write
 
@@ -57,9 +58,7 @@ def test_jsonl_with_no_usable_line_is_refused(root: Path) -> None:
 
 
 def test_eval_corpus_loads_whole() -> None:
-    path = Path("/work/shared/eval/squad/articles_full.jsonl")
-    if not path.exists():
-        pytest.skip("shared eval corpus not present")
+    path = EVAL / "squad" / "articles_full.jsonl"
     articles = load_file(path, max_bytes=5_000_000)
     assert len(articles) == 48
     assert articles[0].id == "1973_oil_crisis"
@@ -164,9 +163,7 @@ def test_shipped_articles_folder_loads_cleanly() -> None:
 
 
 def test_shipped_wikipedia_text_matches_the_source_corpus() -> None:
-    path = Path("/work/shared/eval/squad/articles_full.jsonl")
-    if not path.exists():
-        pytest.skip("shared eval corpus not present")
+    path = EVAL / "squad" / "articles_full.jsonl"
     source = {a.url: a.text for a in load_file(path, max_bytes=5_000_000)}
     report = load_folder(ARTICLES / "wikipedia", max_bytes=5_000_000)
     for article in report.articles:
