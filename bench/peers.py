@@ -78,7 +78,7 @@ def main(options: Options) -> None:
             )
             colds = [
                 probe(options, system, "cold", str(folder), question)[1]
-                for _ in range(2 if options.quick else 3)
+                for _ in range(1 if options.quick else 3)
             ]
             answered, _, query_rss = probe(options, system, "query", str(folder), str(asked))
         except RuntimeError as exc:

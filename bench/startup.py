@@ -39,7 +39,7 @@ def repeat(command: list[str], env: dict[str, str], options: Options, times: int
 
 def main(options: Options) -> None:
     run = Run("startup", options)
-    times = 3 if options.quick else 7
+    times = 1 if options.quick else 7
     evalset = squad_set(options, 6 if options.quick else None, with_ood=False)
     results: dict[str, Any] = {}
     empty = options.cache / "empty.py"
