@@ -128,9 +128,6 @@ class Store:
 
     # -- schema and manifest -------------------------------------------------------------
 
-    def exists(self) -> bool:
-        return self.path.exists()
-
     def create(self, manifest: dict[str, str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.transaction() as conn:
@@ -185,23 +182,6 @@ class Store:
             ).fetchone()
         return row[0] if row else None
 
-    def get_article(self, article_id: str) -> ArticleRow | None:
-        with self.reading() as conn:
-            row = conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return _article_row(row) if row else None
-
-    def iter_articles(self) -> list[ArticleRow]:
-        with self.reading() as conn:
-            rows = conn.execute("SELECT * FROM articles ORDER BY id").fetchall()
-        return [_article_row(row) for row in rows]
-
-    def chunks(self) -> list[StoredChunk]:
-        with self.reading() as conn:
-            rows = conn.execute(
-                "SELECT id, article_id, ordinal, start, end, embed_hash FROM chunks ORDER BY id"
-            ).fetchall()
-        return [StoredChunk(*row) for row in rows]
-
     def counts(self) -> tuple[int, int]:
         with self.reading() as conn:
             articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
@@ -225,28 +205,6 @@ class Store:
                     )
                 )
         return found
-
-    def vectors_for(self, hashes: Sequence[str], dimension: int) -> np.ndarray:
-        """Vectors in the order of `hashes` (which may repeat)."""
-        out = np.zeros((len(hashes), dimension), dtype=np.float32)
-        positions: dict[str, list[int]] = {}
-        for i, h in enumerate(hashes):
-            positions.setdefault(h, []).append(i)
-        keys = list(positions)
-        with self.reading() as conn:
-            for begin in range(0, len(keys), 500):
-                part = keys[begin : begin + 500]
-                marks = ",".join("?" * len(part))
-                query = f"SELECT hash, vector FROM embeddings WHERE hash IN ({marks})"
-                for h, blob in conn.execute(query, part):
-                    vector = np.frombuffer(blob, dtype=np.float32)
-                    if vector.shape[0] != dimension:
-                        raise IndexCorruptError(
-                            f"an embedding in {self.path} has {vector.shape[0]} dimensions, "
-                            f"expected {dimension}; run `{RECOVERY_COMMAND}`"
-                        )
-                    out[positions[h]] = vector
-        return out
 
     @staticmethod
     def put_embeddings(
@@ -301,13 +259,6 @@ class Store:
     @staticmethod
     def delete_article(conn: sqlite3.Connection, article_id: str) -> bool:
         return conn.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount > 0
-
-    def size_bytes(self) -> int:
-        return sum(
-            p.stat().st_size
-            for p in (self.path, self.path.with_name(self.path.name + "-wal"))
-            if p.exists()
-        )
 
 
 def _article_row(row: tuple[object, ...]) -> ArticleRow:
