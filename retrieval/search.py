@@ -232,6 +232,7 @@ class _Retrieved:
     bm25_rows: np.ndarray
     bm25_scores: np.ndarray
     bm25_max: float
+    all_bm25: np.ndarray | None  # BM25 score of every row (hybrid and bm25 modes)
 
 
 def _retrieve(
@@ -278,7 +279,7 @@ def _retrieve(
             ],
             params.rrf_k,
         )
-    return _Retrieved(fused, dense_rows, bm25_rows, bm25_scores, bm25_max)
+    return _Retrieved(fused, dense_rows, bm25_rows, bm25_scores, bm25_max, all_bm25)
 
 
 def _confidence(
@@ -300,7 +301,12 @@ def _confidence(
     cosine = float(snapshot.vectors[row] @ query_vector) if query_vector is not None else 0.0
     share = 0.0
     possible = snapshot.lexical.max_score(query_tokens, include_unknown=True)
-    scores = snapshot.lexical.scores(query_tokens)
+    # The first pass already scored every row unless the mode skipped BM25.
+    scores = (
+        retrieved.all_bm25
+        if retrieved.all_bm25 is not None
+        else snapshot.lexical.scores(query_tokens)
+    )
     if possible > 0 and scores is not None:
         share = float(scores[row]) / possible
     return CONFIDENCE_COSINE_SHARE * cosine + (1 - CONFIDENCE_COSINE_SHARE) * share
