@@ -2,76 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.fusion import (
-    cap_per_article,
-    convex_fusion,
-    order_by_score,
-    reciprocal_rank_fusion,
-)
+from retrieval.candidates import Retrieved, retrieve
+from retrieval.feedback import article_order, expanded_retrieval, reorder_articles
+from retrieval.fusion import cap_per_article, order_by_score
 from retrieval.highlight import SentenceMatch, best_sentences
 from retrieval.index.lexical import Analyzer
 from retrieval.index.snapshot import Snapshot
+from retrieval.params import SearchParams
 from retrieval.results import Hit, SearchResult
-from retrieval.settings import FusionMethod, RetrievalSettings, SearchMode
+
+__all__ = ["SearchParams", "search_snapshot"]
 
 NEAREST_TITLES = 3
-CONFIDENCE_COSINE_SHARE = 0.1
-# How much of the confidence comes from the best single sentence among the first answers:
-# a question whose rare words all sit in one sentence is very likely answered there.
-CONFIDENCE_SENTENCE_SHARE = 0.3
-
-
-@dataclass(frozen=True)
-class SearchParams:
-    mode: SearchMode
-    k: int
-    offset: int
-    candidates: int
-    per_article_cap: int
-    fusion: FusionMethod
-    rrf_k: int
-    dense_weight: float
-    bm25_weight: float
-    abstain_threshold: float | None  # None: never abstain
-    feedback_docs: int = 0
-    feedback_terms: int = 10
-    feedback_weight: float = 0.5
-    sentence_weight: float = 0.0
-    rerank_depth: int = 30
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: RetrievalSettings,
-        *,
-        mode: SearchMode | None = None,
-        k: int | None = None,
-        offset: int = 0,
-        abstain: bool = True,
-    ) -> SearchParams:
-        return cls(
-            mode=mode or settings.search_mode,
-            k=k or settings.top_k,
-            offset=offset,
-            candidates=settings.candidates,
-            per_article_cap=settings.per_article_cap,
-            fusion=settings.fusion,
-            rrf_k=settings.rrf_k,
-            dense_weight=settings.dense_weight,
-            bm25_weight=settings.bm25_weight,
-            abstain_threshold=settings.abstain_threshold if abstain else None,
-            feedback_docs=settings.feedback_docs,
-            feedback_terms=settings.feedback_terms,
-            feedback_weight=settings.feedback_weight,
-            sentence_weight=settings.sentence_weight,
-            rerank_depth=settings.rerank_depth,
-        )
+# Confidence = a weighted sum of three kinds of evidence for the best answer: the cosine of
+# the best passage, its BM25 share, and the best single sentence's share of the question's
+# IDF mass (a question whose rare words all sit in one sentence is very likely answered
+# there). Weights from a coarse grid on SQuAD answerable vs off-topic Cranfield questions:
+# a broad plateau around these values loses the fewest answers at 90 % abstention
+# (docs/benchmarks.md).
+CONFIDENCE_COSINE = 0.25
+CONFIDENCE_BM25 = 0.35
+CONFIDENCE_SENTENCE = 0.4
+# The sentence evidence looks at this many first answers whatever the page size, so a
+# question gets the same confidence (and the same abstention) with any -k.
+CONFIDENCE_PASSAGES = 5
 
 
 def search_snapshot(
@@ -102,12 +62,17 @@ def search_snapshot(
         query_vector = encode_query(question)
         lap("encode")
     dense_vector = query_vector if use_dense else None
-    retrieved = _retrieve(snapshot, dense_vector, query_tokens, None, params, pool)
-    confidence = _confidence(snapshot, retrieved, query_vector, query_tokens)
+    retrieved = retrieve(snapshot, dense_vector, query_tokens, None, params, pool)
+    cosine, bm25_share = _evidence(snapshot, retrieved, query_vector, query_tokens)
+    feedback: tuple[list[str], list[int]] | None = None
     if params.feedback_docs and retrieved.fused and params.mode == "hybrid":
-        retrieved = _with_feedback(
+        expanded = expanded_retrieval(
             snapshot, dense_vector, query_tokens, retrieved, params, pool, analyzer
         )
+        new_order, scores = article_order(snapshot, retrieved, expanded, dense_vector, params)
+        feedback = (new_order, order_by_score(expanded.fused))
+        # Hits report the question's own score, also for passages only feedback found.
+        retrieved = dataclasses.replace(retrieved, fused=scores)
     lap("retrieve")
     ordered = order_by_score(retrieved.fused)
     sentences: dict[int, SentenceMatch] = {}
@@ -115,6 +80,8 @@ def search_snapshot(
         ordered, sentences = _rerank_by_sentence(
             snapshot, ordered, retrieved.fused, query_tokens, params, analyzer
         )
+    if feedback is not None:
+        ordered = reorder_articles(ordered, snapshot.chunks.article_ids, *feedback)
     lap("rerank")
     article_of = snapshot.chunks.article_ids
     ranked_articles = list(dict.fromkeys(article_of[r] for r in ordered))
@@ -144,18 +111,19 @@ def search_snapshot(
             return max(0.0, min(1.0, bm25_by_row[row] / retrieved.bm25_max))
         return 0.0
 
-    # Sentence matches for the first page (confidence) and for the page shown (highlights).
-    first_page = capped[: params.k]
+    # Sentence matches for the first answers (confidence) and the page shown (highlights).
+    first_page = capped[:CONFIDENCE_PASSAGES]
     missing = [row for row in dict.fromkeys(first_page + page) if row not in sentences]
     if missing:
         sentences.update(
             zip(missing, _sentence_matches(snapshot, missing, query_tokens, analyzer), strict=True)
         )
-    if first_page:
-        best_sentence = max(sentences[row].share for row in first_page)
-        confidence = (
-            1 - CONFIDENCE_SENTENCE_SHARE
-        ) * confidence + CONFIDENCE_SENTENCE_SHARE * best_sentence
+    best_sentence = max((sentences[row].share for row in first_page), default=0.0)
+    confidence = (
+        CONFIDENCE_COSINE * cosine
+        + CONFIDENCE_BM25 * bm25_share
+        + CONFIDENCE_SENTENCE * best_sentence
+    )
 
     abstained = not capped or (
         params.abstain_threshold is not None and confidence < params.abstain_threshold
@@ -225,81 +193,20 @@ def _hit(
     )
 
 
-@dataclass(frozen=True)
-class _Retrieved:
-    fused: dict[int, float]
-    dense_rows: np.ndarray
-    bm25_rows: np.ndarray
-    bm25_scores: np.ndarray
-    bm25_max: float
-    all_bm25: np.ndarray | None  # BM25 score of every row (hybrid and bm25 modes)
-
-
-def _retrieve(
+def _evidence(
     snapshot: Snapshot,
+    retrieved: Retrieved,
     query_vector: np.ndarray | None,
     query_tokens: list[str],
-    extra_bm25: tuple[np.ndarray, float] | None,
-    params: SearchParams,
-    pool: int,
-) -> _Retrieved:
-    dense_rows = np.zeros(0, dtype=np.int64)
-    if query_vector is not None:
-        ids, _ = snapshot.dense.search(query_vector, pool)
-        dense_rows = snapshot.chunks.rows_of(ids)
-    bm25_rows = np.zeros(0, dtype=np.int64)
-    bm25_scores = np.zeros(0, dtype=np.float32)
-    all_bm25: np.ndarray | None = None
-    bm25_max = 0.0
-    if params.mode in ("hybrid", "bm25") and len(snapshot.chunks):
-        all_bm25 = snapshot.lexical.scores(query_tokens)
-        bm25_max = snapshot.lexical.max_score(query_tokens)
-        if extra_bm25 is not None:
-            extra_scores, extra_max = extra_bm25
-            all_bm25 = extra_scores if all_bm25 is None else all_bm25 + extra_scores
-            bm25_max += extra_max
-        bm25_rows, bm25_scores = snapshot.lexical.search(query_tokens, pool, all_bm25)
-
-    if params.mode == "hybrid" and params.fusion == "convex" and query_vector is not None:
-        fused = convex_fusion(
-            dense_rows,
-            bm25_rows,
-            snapshot.vectors,
-            query_vector,
-            all_bm25,
-            bm25_max,
-            params.dense_weight,
-            params.bm25_weight,
-        )
-    else:
-        fused = reciprocal_rank_fusion(
-            [
-                (dense_rows, params.dense_weight if params.mode == "hybrid" else 1.0),
-                (bm25_rows, params.bm25_weight if params.mode == "hybrid" else 1.0),
-            ],
-            params.rrf_k,
-        )
-    return _Retrieved(fused, dense_rows, bm25_rows, bm25_scores, bm25_max, all_bm25)
-
-
-def _confidence(
-    snapshot: Snapshot,
-    retrieved: _Retrieved,
-    query_vector: np.ndarray | None,
-    query_tokens: list[str],
-) -> float:
-    """How much evidence the best passage gives, 0..1, the same way in every mode.
-
-    Mostly the passage's BM25 score as a share of what matching every question word would
-    give, counting words the collection has never seen (an off-topic question's jargon)
-    against it; a little cosine breaks ties. Calibrated on SQuAD answerable vs off-topic
-    Cranfield questions (docs/benchmarks.md).
-    """
+) -> tuple[float, float]:
+    """Cosine and BM25 share of the best first-pass passage, computed the same way in every
+    mode. The share is its BM25 score over what matching every question word would give,
+    counting words the collection has never seen (an off-topic question's jargon) against
+    it."""
     if not retrieved.fused:
-        return 0.0
+        return 0.0, 0.0
     row = order_by_score(retrieved.fused)[0]
     cosine = float(snapshot.vectors[row] @ query_vector) if query_vector is not None else 0.0
-    share = 0.0
     possible = snapshot.lexical.max_score(query_tokens, include_unknown=True)
     # The first pass already scored every row unless the mode skipped BM25.
     scores = (
@@ -307,46 +214,8 @@ def _confidence(
         if retrieved.all_bm25 is not None
         else snapshot.lexical.scores(query_tokens)
     )
-    if possible > 0 and scores is not None:
-        share = float(scores[row]) / possible
-    return CONFIDENCE_COSINE_SHARE * cosine + (1 - CONFIDENCE_COSINE_SHARE) * share
-
-
-def _with_feedback(
-    snapshot: Snapshot,
-    query_vector: np.ndarray | None,
-    query_tokens: list[str],
-    first: _Retrieved,
-    params: SearchParams,
-    pool: int,
-    analyzer: Analyzer,
-) -> _Retrieved:
-    """Pseudo-relevance feedback: the best first-pass passages add their vocabulary (BM25) and
-    their direction (dense) to the question, which helps when the question's own words differ
-    from the articles' (technical collections especially)."""
-    top = order_by_score(first.fused)[: params.feedback_docs]
-    if query_vector is not None:
-        centroid = snapshot.vectors[np.array(top)].mean(axis=0)
-        moved = query_vector + params.feedback_weight * centroid
-        query_vector = (moved / np.linalg.norm(moved)).astype(np.float32)
-    lexical = snapshot.lexical
-    weights: dict[str, float] = {}
-    for tokens in analyzer.tokens(snapshot.embedding_texts(top)):
-        if not tokens:
-            continue
-        for token in set(tokens):
-            weights[token] = weights.get(token, 0.0) + tokens.count(token) / len(
-                tokens
-            ) * lexical.idf(token)
-    asked = set(query_tokens)
-    expansion = [t for t in sorted(weights, key=lambda t: -weights[t]) if t not in asked]
-    expansion = expansion[: params.feedback_terms]
-    extra = None
-    scores = lexical.scores(expansion) if expansion else None
-    if scores is not None:
-        weight = params.feedback_weight
-        extra = (scores * weight, lexical.max_score(expansion) * weight)
-    return _retrieve(snapshot, query_vector, query_tokens, extra, params, pool)
+    share = float(scores[row]) / possible if possible > 0 and scores is not None else 0.0
+    return cosine, share
 
 
 def _sentence_matches(

@@ -52,16 +52,24 @@ class RetrievalSettings(BaseSettings):
     dense_weight: float = Field(0.3, ge=0.0, description="relative to bm25_weight")
     bm25_weight: float = Field(1.0, ge=0.0)
     feedback_docs: int = Field(
-        0, ge=0, le=20, description="pseudo-relevance feedback: passages read back (0 = off)"
+        1, ge=0, le=20, description="pseudo-relevance feedback: passages read back (0 = off)"
     )
-    feedback_terms: int = Field(10, ge=0, le=100)
-    feedback_weight: float = Field(0.5, ge=0.0, le=5.0)
+    feedback_terms: int = Field(10, ge=0, le=100, description="expansion words added")
+    feedback_weight: float = Field(
+        0.6, ge=0.0, le=5.0, description="weight of the expansion against the question"
+    )
+    feedback_blend: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="how far feedback moves article order (0 = not at all, 1 = fully)",
+    )
     sentence_weight: float = Field(
         0.2, ge=0.0, le=5.0, description="rerank: weight of the best single-sentence match"
     )
     rerank_depth: int = Field(30, ge=1, le=500, description="passages the rerank looks at")
     abstain_threshold: float = Field(
-        0.1675, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
+        0.215, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
     )
 
     max_article_bytes: int = Field(5_000_000, ge=1_000)

@@ -1,0 +1,56 @@
+"""The knobs of one search, resolved from settings and the caller's choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retrieval.settings import FusionMethod, RetrievalSettings, SearchMode
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    mode: SearchMode
+    k: int
+    offset: int
+    candidates: int
+    per_article_cap: int
+    fusion: FusionMethod
+    rrf_k: int
+    dense_weight: float
+    bm25_weight: float
+    abstain_threshold: float | None  # None: never abstain
+    feedback_docs: int = 0
+    feedback_terms: int = 10
+    feedback_weight: float = 0.5
+    feedback_blend: float = 0.5
+    sentence_weight: float = 0.0
+    rerank_depth: int = 30
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: RetrievalSettings,
+        *,
+        mode: SearchMode | None = None,
+        k: int | None = None,
+        offset: int = 0,
+        abstain: bool = True,
+    ) -> SearchParams:
+        return cls(
+            mode=mode or settings.search_mode,
+            k=k or settings.top_k,
+            offset=offset,
+            candidates=settings.candidates,
+            per_article_cap=settings.per_article_cap,
+            fusion=settings.fusion,
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
+            bm25_weight=settings.bm25_weight,
+            abstain_threshold=settings.abstain_threshold if abstain else None,
+            feedback_docs=settings.feedback_docs,
+            feedback_terms=settings.feedback_terms,
+            feedback_weight=settings.feedback_weight,
+            feedback_blend=settings.feedback_blend,
+            sentence_weight=settings.sentence_weight,
+            rerank_depth=settings.rerank_depth,
+        )
