@@ -3,6 +3,11 @@
 Files are written under new names, then `derived.json` (which names them, with checksums and
 the SQLite generation they reflect) is replaced atomically. A missing, stale or corrupt file
 is noticed at load and rebuilt from SQLite.
+
+The BM25 index is saved as folders whose names stand for their content (see
+`LexicalIndex.parts`): its main segment, and after adds or removes small delta folders. A
+folder the current `derived.json` already lists is kept as it is, with its checksums, so an
+add writes only the few kilobytes that changed.
 """
 
 from __future__ import annotations
@@ -82,31 +87,50 @@ def _save_derived(
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     dense_name = f"dense-{generation}.faiss"
-    bm25_name = f"bm25-{generation}"
     tmp_dense = folder / f".{dense_name}.tmp"
     dense.save(tmp_dense)
     with tmp_dense.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp_dense, folder / dense_name)
 
-    tmp_bm25 = Path(tempfile.mkdtemp(dir=folder, prefix=f".{bm25_name}."))
-    lexical.save(tmp_bm25)
-    final_bm25 = folder / bm25_name
-    if final_bm25.exists():
-        shutil.rmtree(final_bm25)
-    os.replace(tmp_bm25, final_bm25)
+    saved = _saved_bm25_parts(folder)
+    parts: dict[str, dict[str, str]] = {}
+    for name, write in lexical.parts().items():
+        final = folder / name
+        if name in saved and final.is_dir():
+            parts[name] = saved[name]  # written by an earlier save, unchanged since
+            continue
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{name}."))
+        write(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        parts[name] = {p.name: file_digest(p) for p in sorted(final.iterdir())}
 
     pointer = {
         "generation": generation,
         "rows": rows,
         "dense": {"file": dense_name, "sha256": file_digest(folder / dense_name)},
-        "bm25": {
-            "dir": bm25_name,
-            "files": {p.name: file_digest(p) for p in sorted(final_bm25.iterdir())},
-        },
+        "bm25": {"parts": parts},
     }
     write_json_atomic(folder / POINTER, pointer)
-    _remove_unreferenced(folder, keep={dense_name, bm25_name})
+    _remove_unreferenced(folder, keep={dense_name, *parts})
+
+
+def _saved_bm25_parts(folder: Path) -> dict[str, dict[str, str]]:
+    """The BM25 folders (name -> file checksums) the current pointer lists, if readable."""
+    try:
+        pointer = json.loads((folder / POINTER).read_text(encoding="utf-8"))
+        return _bm25_parts(pointer)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _bm25_parts(pointer: dict[str, Any]) -> dict[str, dict[str, str]]:
+    bm25 = pointer["bm25"]
+    if "parts" in bm25:
+        return {str(k): dict(v) for k, v in bm25["parts"].items()}
+    return {str(bm25["dir"]): dict(bm25["files"])}  # saved before BM25 had delta segments
 
 
 def load_derived(
@@ -122,13 +146,14 @@ def load_derived(
             logger.info("derived index files are stale; rebuilding them from SQLite")
             return None
         dense_path = folder / pointer["dense"]["file"]
-        bm25_dir = folder / pointer["bm25"]["dir"]
+        bm25_parts = _bm25_parts(pointer)
         problems = []
         if file_digest(dense_path) != pointer["dense"]["sha256"]:
             problems.append(dense_path.name)
-        for name, digest in pointer["bm25"]["files"].items():
-            if file_digest(bm25_dir / name) != digest:
-                problems.append(f"{bm25_dir.name}/{name}")
+        for part, files in bm25_parts.items():
+            for name, digest in files.items():
+                if file_digest(folder / part / name) != digest:
+                    problems.append(f"{part}/{name}")
         if problems:
             logger.warning(
                 "derived index files are corrupt (%s); rebuilding them from SQLite",
@@ -137,9 +162,9 @@ def load_derived(
             return None
         return (
             DenseIndex.load(dense_path, dimension, rows),
-            LexicalIndex.load(bm25_dir, rows),
+            LexicalIndex.load_parts(folder, list(bm25_parts), rows),
         )
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
         # RuntimeError is what FAISS raises for an unreadable file.
         logger.warning("derived index files unusable (%s); rebuilding them from SQLite", exc)
         return None
@@ -151,7 +176,7 @@ def _remove_temporary(folder: Path) -> None:
     if not folder.is_dir():
         return
     for path in folder.iterdir():
-        if path.name.startswith((".dense-", ".bm25-", f".{POINTER}.")):
+        if path.name.startswith((".dense-", ".bm25", f".{POINTER}.")):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -161,7 +186,7 @@ def _remove_temporary(folder: Path) -> None:
 def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         name = path.name
-        is_derived = name.startswith(("dense-", "bm25-", ".dense-", ".bm25-"))
+        is_derived = name.startswith(("dense-", "bm25", ".dense-", ".bm25"))
         if not is_derived or name in keep:
             continue
         if path.is_dir():

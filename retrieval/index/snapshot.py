@@ -6,8 +6,9 @@ half-added article and never waits for a write.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,6 +17,8 @@ from retrieval.documents import Article
 from retrieval.index.dense import DEFAULT_EXACT_LIMIT, DenseIndex
 from retrieval.index.lexical import Analyzer, LexicalIndex
 from retrieval.index.store import StoreContents
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,6 @@ class Snapshot:
     vectors: np.ndarray
     dense: DenseIndex
     lexical: LexicalIndex
-    # BM25 tokens per row, kept so a write can rebuild BM25 without re-tokenizing everything;
-    # None after loading from disk until the first write needs them.
-    tokens: list[list[str]] | None = field(default=None, repr=False)
 
     def chunk_text(self, row: int) -> str:
         article = self.articles[self.chunks.article_ids[row]]
@@ -71,15 +71,13 @@ def build_snapshot(
     exact_limit: int = DEFAULT_EXACT_LIMIT,
 ) -> Snapshot:
     table = chunk_table(contents)
-    tokens = _tokens(contents, table, analyzer)
     return Snapshot(
         generation=contents.generation,
         articles=contents.articles,
         chunks=table,
         vectors=contents.vectors,
         dense=DenseIndex.build(table.ids, contents.vectors, dimension, exact_limit=exact_limit),
-        lexical=LexicalIndex.build(tokens),
-        tokens=tokens,
+        lexical=LexicalIndex.build(_tokens(contents, table, analyzer)),
     )
 
 
@@ -93,24 +91,32 @@ def apply_changes(
     exact_limit: int = DEFAULT_EXACT_LIMIT,
 ) -> Snapshot:
     """A new snapshot without `removed` articles (and old versions of re-added ones) plus
-    `added`; only the new chunks are tokenized."""
+    `added`; only the new chunks (and the removed ones) are tokenized."""
     gone = removed | set(added.articles)
-    keep = np.array(
-        [i for i, aid in enumerate(old.chunks.article_ids) if aid not in gone], dtype=np.int64
-    )
-    old_tokens = old.tokens
-    if old_tokens is None:
-        old_tokens = analyzer.tokens(old.embedding_texts(range(len(old.chunks))))
+    touched = any(aid in old.articles for aid in gone)  # else a plain add: every row stays
+    stays = np.ones(len(old.chunks), dtype=bool)
+    if touched:
+        stays = np.array([aid not in gone for aid in old.chunks.article_ids], dtype=bool)
+    keep = np.flatnonzero(stays)
+    everything = len(keep) == len(old.chunks)
+    # A plain add copies each per-row array once (no fancy indexing, no reordering).
     new_table = chunk_table(added)
     table = ChunkTable(
-        ids=np.concatenate([old.chunks.ids[keep], new_table.ids]),
-        article_ids=[old.chunks.article_ids[i] for i in keep.tolist()] + new_table.article_ids,
-        ordinals=np.concatenate([old.chunks.ordinals[keep], new_table.ordinals]),
-        starts=np.concatenate([old.chunks.starts[keep], new_table.starts]),
-        ends=np.concatenate([old.chunks.ends[keep], new_table.ends]),
+        ids=np.concatenate([_rows(old.chunks.ids, keep, everything), new_table.ids]),
+        article_ids=(
+            old.chunks.article_ids
+            if everything
+            else [old.chunks.article_ids[i] for i in keep.tolist()]
+        )
+        + new_table.article_ids,
+        ordinals=np.concatenate([_rows(old.chunks.ordinals, keep, everything), new_table.ordinals]),
+        starts=np.concatenate([_rows(old.chunks.starts, keep, everything), new_table.starts]),
+        ends=np.concatenate([_rows(old.chunks.ends, keep, everything), new_table.ends]),
     )
+    vectors = np.concatenate([_rows(old.vectors, keep, everything), added.vectors])
     order = np.argsort(table.ids, kind="stable")
-    if not np.array_equal(order, np.arange(len(order))):
+    reordered = not np.array_equal(order, np.arange(len(order)))
+    if reordered:
         # Only when another process wrote in between; keep rows in id order regardless.
         table = ChunkTable(
             table.ids[order],
@@ -119,13 +125,17 @@ def apply_changes(
             table.starts[order],
             table.ends[order],
         )
-    articles = {aid: a for aid, a in old.articles.items() if aid not in gone}
+        vectors = vectors[order]
+    if touched:
+        articles = {aid: a for aid, a in old.articles.items() if aid not in gone}
+    else:
+        articles = dict(old.articles)
     articles.update(added.articles)
-    vectors = np.concatenate([old.vectors[keep], added.vectors])[order]
-    tokens_all = [old_tokens[i] for i in keep.tolist()] + _tokens(added, new_table, analyzer)
-    tokens_all = [tokens_all[i] for i in order.tolist()]
+    lexical = _next_lexical(
+        old, keep, _tokens(added, new_table, analyzer), order if reordered else None, analyzer
+    )
     dense = old.dense.updated(
-        removed_ids=np.setdiff1d(old.chunks.ids, old.chunks.ids[keep]),
+        removed_ids=old.chunks.ids[~stays],
         added_ids=new_table.ids,
         added_vectors=added.vectors,
         all_ids=table.ids,
@@ -138,9 +148,46 @@ def apply_changes(
         chunks=table,
         vectors=vectors,
         dense=dense,
-        lexical=LexicalIndex.build(tokens_all),
-        tokens=tokens_all,
+        lexical=lexical,
     )
+
+
+def _next_lexical(
+    old: Snapshot,
+    keep: np.ndarray,
+    added_tokens: list[list[str]],
+    order: np.ndarray | None,
+    analyzer: Analyzer,
+) -> LexicalIndex:
+    """BM25 after the change: the old index with the change recorded, which costs in
+    proportion to the changed rows (compacted when changes add up, see lexical.py). Built
+    from scratch, tokenizing every row, only when rows are reordered (another process wrote
+    in between) or the index was saved without row lengths by an older version."""
+    lexical = old.lexical
+    if order is None and lexical.can_update:
+        gone = np.ones(len(old.chunks), dtype=bool)
+        gone[keep] = False
+        removed_rows = np.flatnonzero(gone)
+        removed_tokens = analyzer.tokens(old.embedding_texts(removed_rows.tolist()))
+        try:
+            updated = lexical.updated(removed_rows, removed_tokens, added_tokens)
+        except ValueError as exc:
+            logger.warning("rebuilding the BM25 index (%s)", exc)
+        else:
+            if not updated.wants_compaction():
+                return updated
+            compacted = updated.compacted()
+            if compacted is not None:
+                return compacted
+            logger.warning("rebuilding the BM25 index: its scores could not be read back")
+    tokens = analyzer.tokens(old.embedding_texts(keep.tolist())) + added_tokens
+    if order is not None:
+        tokens = [tokens[i] for i in order.tolist()]
+    return LexicalIndex.build(tokens)
+
+
+def _rows(values: np.ndarray, keep: np.ndarray, everything: bool) -> np.ndarray:
+    return values if everything else values[keep]
 
 
 def chunk_table(contents: StoreContents) -> ChunkTable:

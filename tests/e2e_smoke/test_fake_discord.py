@@ -196,7 +196,9 @@ async def test_login_ready_and_guild_available(
     assert me.headers["Authorization"] == f"Bot {fake_discord.token}"
     assert fake_discord.gateway.identify_count == 1
     assert fake_discord.gateway.identify_payloads[0]["intents"] == bot.intents.value
-    assert fake_discord.gateway.connections[0].query["compress"] == "zlib-stream"
+    # discord.py picks zstd-stream when a zstd module is importable, else zlib-stream.
+    expected = discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE
+    assert fake_discord.gateway.connections[0].query["compress"] == expected
     assert_healthy(fake_discord, discord_errors)
 
 

@@ -108,7 +108,7 @@ class GatewaySession:
 
 
 class GatewayConnection:
-    """One websocket plus its zlib-stream context and the task streaming session events."""
+    """One websocket plus its transport compression and the task streaming session events."""
 
     def __init__(
         self, ws: web.WebSocketResponse, request: web.Request, record: ConnectionRecord
@@ -120,20 +120,32 @@ class GatewayConnection:
         self.cursor = 0
         self.sender: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        use_zlib = request.query.get("compress") == "zlib-stream"
-        self._compressor = zlib.compressobj() if use_zlib else None
+        self._compress = _stream_compressor(request.query.get("compress"))
 
     async def send(self, payload: JSON) -> None:
-        """Send one gateway payload; with zlib-stream each message ends in a Z_SYNC_FLUSH."""
+        """Send one gateway payload, compressed when the client asked for a stream."""
         text = json.dumps(payload)
         async with self._lock:
-            if self._compressor is not None:
-                data = self._compressor.compress(text.encode()) + self._compressor.flush(
-                    zlib.Z_SYNC_FLUSH
-                )
-                await self.ws.send_bytes(data)
+            if self._compress is not None:
+                await self.ws.send_bytes(self._compress(text.encode()))
             else:
                 await self.ws.send_str(text)
+
+
+def _stream_compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
+    """Like Discord: one compression context per connection, flushed after every message.
+    discord.py asks for zstd-stream when a zstd module is importable (the bench extra pulls
+    in `zstandard`), else zlib-stream, so the fake speaks both."""
+    if kind == "zlib-stream":
+        deflate = zlib.compressobj()
+        # zlib-stream: each message ends in a Z_SYNC_FLUSH (00 00 ff ff).
+        return lambda data: deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    if kind == "zstd-stream":
+        import zstandard
+
+        zstd = zstandard.ZstdCompressor().compressobj()
+        return lambda data: zstd.compress(data) + zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    return None
 
 
 class Gateway:
