@@ -85,7 +85,10 @@ def _top_rows(scores: np.ndarray, k: int, extra: ExtraTerms) -> tuple[np.ndarray
     them: a row no extra word matches keeps its question-only score, so it can only make
     the top k if it was in the question's own top k. Saves a pass over every row (~5 ms at
     a million chunks)."""
-    among = np.union1d(extra.first_rows, np.flatnonzero(extra.scores))
+    # A mask, not np.union1d: that sorts, which at a million rows costs more than it saves.
+    reachable = extra.scores > 0
+    reachable[extra.first_rows] = True
+    among = np.flatnonzero(reachable)
     if among.size == 0 or k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     values = scores[among]
