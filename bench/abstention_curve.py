@@ -1,7 +1,8 @@
 """Where should "no good match" start? For thresholds from 0 to 0.4: Ans@5 on answerable SQuAD
 questions (an abstention counts as a miss) against the share abstained on the off-topic
 Cranfield questions and on SQuAD 2.0's unanswerable ones, with the default marked. Each
-question is searched once; its confidence decides every threshold."""
+question is searched once (one worker process per core); its confidence decides every
+threshold."""
 
 from __future__ import annotations
 
@@ -9,21 +10,40 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import EVAL, Options, Run, load_embedder, parse_args, prepared_index, squad_set
+from bench.common import (
+    EVAL,
+    Options,
+    Run,
+    open_index,
+    parallel_map,
+    parse_args,
+    prepared_index,
+    quick_or_full_squad,
+)
 from retrieval.evaluation import contains_answer, load_queries
 
 
+def confidences(
+    options: Options, backend: str, index: Any, asked: list[tuple[str, tuple[str, ...]]]
+) -> list[tuple[float, bool]]:
+    """Confidence of each question, and whether its top 5 hold an answer (a worker)."""
+    engine = open_index(options, backend, index)
+    out = []
+    for question, answers in asked:
+        result = engine.search(question, k=5, abstain=False)
+        hit = bool(answers) and contains_answer([h.excerpt for h in result.hits], answers)
+        out.append((float(result.confidence), hit))
+    return out
+
+
 def main(options: Options) -> None:
-    from retrieval.engine import Engine
     from retrieval.settings import RetrievalSettings
 
     run = Run("abstention_curve", options)
     defaults = RetrievalSettings(_env_file=None)  # type: ignore[call-arg]
     backend = defaults.embedding_backend
-    evalset = squad_set(options, 3 if options.quick else None)
+    evalset = quick_or_full_squad(options)
     index = prepared_index(options, backend, evalset)
-    settings = defaults.model_copy(update={"index_dir": index})
-    engine = Engine(settings, load_embedder(backend, options)).open(create=False)
     limit = 100 if options.quick else None
     answerable = load_queries([evalset.queries[0]])[:limit]
     groups = {
@@ -34,17 +54,20 @@ def main(options: Options) -> None:
     }
     groups = {k: v[: 50 if options.quick else None] for k, v in groups.items()}
 
-    answered_conf, answered_hit = [], []
-    for query in answerable:
-        result = engine.search(query.question, k=5, abstain=False)
-        answered_conf.append(result.confidence)
-        answered_hit.append(contains_answer([h.excerpt for h in result.hits], query.answers))
-    other_conf = {
-        name: np.array([engine.search(q.question, k=5, abstain=False).confidence for q in rows])
-        for name, rows in groups.items()
-    }
-    confidence = np.array(answered_conf)
-    hits = np.array(answered_hit, dtype=bool)
+    # Every question once, split between one worker per core.
+    asked = [(q.question, q.answers) for q in answerable]
+    asked += [(q.question, ()) for rows in groups.values() for q in rows]
+    halves = [asked[i::2] for i in range(2)]
+    parts = parallel_map(confidences, [(options, backend, index, half) for half in halves])
+    scored: list[tuple[float, bool]] = [(0.0, False)] * len(asked)
+    for i, part in enumerate(parts):
+        scored[i::2] = part
+    confidence = np.array([c for c, _ in scored[: len(answerable)]])
+    hits = np.array([h for _, h in scored[: len(answerable)]], dtype=bool)
+    other_conf, begin = {}, len(answerable)
+    for name, rows in groups.items():
+        other_conf[name] = np.array([c for c, _ in scored[begin : begin + len(rows)]])
+        begin += len(rows)
     curve: list[dict[str, Any]] = []
     for threshold in np.round(np.arange(0.0, 0.401, 0.01), 3):
         kept = confidence >= threshold

@@ -18,8 +18,8 @@ from bench.common import (
     load_embedder,
     parse_args,
     prepared_index,
+    quick_or_full_squad,
     read_jsonl,
-    squad_set,
 )
 from retrieval.documents import Article
 
@@ -82,7 +82,7 @@ def main(options: Options) -> None:
 
     run = Run("add_latency", options)
     backend = RetrievalSettings(_env_file=None).embedding_backend  # type: ignore[call-arg]
-    evalset = squad_set(options, 6 if options.quick else None, with_ood=False)
+    evalset = quick_or_full_squad(options, with_ood=False)
     base = prepared_index(options, backend, evalset)
     work = options.cache / "add-latency-index"
     shutil.rmtree(work, ignore_errors=True)

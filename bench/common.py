@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import importlib
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -12,7 +15,8 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +30,10 @@ CACHE = REPO / "bench" / ".cache"
 EVAL = Path(os.environ.get("NEWSDESK_EVAL_DIR", REPO.parent / "shared" / "eval"))
 BACKENDS = ("torch", "onnx", "onnx-int8")
 MODES = ("hybrid", "dense", "bm25")
+# Quick runs share one small SQuAD subset (so one index per backend serves every script) and
+# cap its questions: a quick run checks that every script works, not the numbers.
+QUICK_ARTICLES = 3
+QUICK_QUESTIONS = 60
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,8 @@ class EvalSet:
 
 def squad_set(options: Options, articles: int | None = None, *, with_ood: bool = True) -> EvalSet:
     """SQuAD whole articles with their questions (plus the off-topic Cranfield ones); a
-    deterministic subset of `articles` articles (and their questions) in quick runs."""
+    deterministic subset of `articles` articles (and at most QUICK_QUESTIONS of their
+    questions) in quick runs."""
     full = EVAL / "squad" / "articles_full.jsonl"
     queries = EVAL / "squad" / "queries_full.jsonl"
     ood = EVAL / "out_of_domain" / "cranfield_questions_for_squad.jsonl"
@@ -200,34 +209,43 @@ def squad_set(options: Options, articles: int | None = None, *, with_ood: bool =
     chosen = random.Random(7).sample(rows, articles)
     ids = {r["id"] for r in chosen}
     kept = [q for q in read_jsonl(queries) if set(q["relevant_article_ids"]) & ids]
-    folder = options.cache / "subsets" / f"squad-{articles}"
+    kept = kept[:QUICK_QUESTIONS] if options.quick else kept
+    folder = options.cache / "subsets" / f"squad-{articles}{'-quick' if options.quick else ''}"
     paths = [write_jsonl(folder / "queries.jsonl", kept)]
     if with_ood:
         paths.append(write_jsonl(folder / "ood.jsonl", read_jsonl(ood)[: max(20, len(kept) // 10)]))
-    return EvalSet(
-        f"squad-{articles}", write_jsonl(folder / "articles.jsonl", chosen), tuple(paths)
-    )
+    return EvalSet(folder.name, write_jsonl(folder / "articles.jsonl", chosen), tuple(paths))
 
 
-def cranfield_set(options: Options, queries: int | None = None) -> EvalSet:
+def quick_or_full_squad(options: Options, *, with_ood: bool = True) -> EvalSet:
+    """The SQuAD set a script runs on: all of it, or the quick subset every script shares."""
+    return squad_set(options, QUICK_ARTICLES if options.quick else None, with_ood=with_ood)
+
+
+def cranfield_set(options: Options, queries: int | None = None, *, others: int = 60) -> EvalSet:
+    """Cranfield; a subset of `queries` questions with their relevant abstracts and `others`
+    random ones in quick runs."""
     articles = EVAL / "cranfield" / "articles.jsonl"
     path = EVAL / "cranfield" / "queries.jsonl"
     if queries is None:
         return EvalSet("cranfield", articles, (path,))
-    folder = options.cache / "subsets" / f"cranfield-{queries}"
+    folder = options.cache / "subsets" / f"cranfield-{queries}-{others}"
     kept = read_jsonl(path)[:queries]
     relevant = {a for q in kept for a in q["relevant_article_ids"]}
     rows = read_jsonl(articles)
-    others = [r for r in rows if r["id"] not in relevant]
-    chosen = [r for r in rows if r["id"] in relevant] + random.Random(7).sample(others, 150)
+    rest = [r for r in rows if r["id"] not in relevant]
+    chosen = [r for r in rows if r["id"] in relevant] + random.Random(7).sample(rest, others)
     return EvalSet(
-        f"cranfield-{queries}",
+        folder.name,
         write_jsonl(folder / "articles.jsonl", chosen),
         (write_jsonl(folder / "queries.jsonl", kept),),
     )
 
 
+@functools.cache
 def load_embedder(backend: str, options: Options, *, batch_size: int = 16) -> Any:
+    """The packaged model on `backend`, loaded once per process (scripts open several
+    indexes with the same encoder)."""
     from bot.compose import offline_environment
     from retrieval.embedding.factory import load_embedder as load
     from retrieval.settings import PACKAGED_MODEL
@@ -264,17 +282,93 @@ def ensure_exported(options: Options) -> None:
 def prepared_index(options: Options, backend: str, evalset: EvalSet, **settings: Any) -> Path:
     """An index of `evalset` with `backend` under the cache, built once and reused by the
     scripts that need one (the same folder `newsdesk eval --index` keeps)."""
+    indexed(options, backend, evalset, **settings)
+    return options.cache / "indexes" / backend / evalset.name
+
+
+def indexed(options: Options, backend: str, evalset: EvalSet, **settings: Any) -> Any:
+    """An engine on the index of `evalset` with `backend` under the cache (built, or brought
+    up to date, first), each question encoded once."""
     from retrieval.engine import Engine
     from retrieval.loaders import load_file
-    from retrieval.settings import RetrievalSettings
 
     index_dir = options.cache / "indexes" / backend / evalset.name
-    config = RetrievalSettings(  # type: ignore[call-arg]
+    config = index_settings(index_dir, backend, **settings)
+    embedder: Any = RememberedQueries(load_embedder(backend, options))
+    engine = Engine(config, embedder).open()
+    engine.sync(load_file(evalset.articles, max_bytes=50_000_000), remove_missing=True)
+    return engine
+
+
+def index_settings(index_dir: Path, backend: str, **settings: Any) -> Any:
+    from retrieval.settings import RetrievalSettings
+
+    return RetrievalSettings(  # type: ignore[call-arg]
         _env_file=None, index_dir=index_dir, embedding_backend=backend, **settings
     )
-    engine = Engine(config, load_embedder(backend, options)).open()
-    engine.sync(load_file(evalset.articles, max_bytes=50_000_000), remove_missing=True)
-    return index_dir
+
+
+class RememberedQueries:
+    """Passes through to an encoder, encoding each question once: a script that asks the same
+    question in several modes gets the very same vector each time, without the repeats."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._vectors: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def encode_query(self, text: str) -> Any:
+        vector = self._vectors.get(text)
+        if vector is None:
+            vector = self._vectors[text] = self.inner.encode_query(text)
+        return vector
+
+
+def open_index(options: Options, backend: str, index_dir: Path, **settings: Any) -> Any:
+    """An engine on an index built before (prepared_index), questions encoded once each."""
+    from retrieval.engine import Engine
+
+    config = index_settings(index_dir, backend, **settings)
+    embedder: Any = RememberedQueries(load_embedder(backend, options))
+    return Engine(config, embedder).open(create=False)
+
+
+def parallel_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """`function(*task)` for every task, in worker processes, one per free core and pinned to
+    it; the results in task order. Workers get tasks in order: put the longest first.
+
+    For work whose results are not timings (they would share the machine): answering
+    questions (the engine answers one on one thread) and building indexes whose vectors, not
+    build times, are wanted. On one core each, an encoder needs no cross-thread sync, so two
+    workers do a little more than one process with two threads, and much more on a busy
+    machine, where threads that wait for each other stall."""
+    from retrieval.threads import free_cores
+
+    workers = min(free_cores(), len(tasks))
+    if workers <= 1:
+        return [function(*task) for task in tasks]
+    if function.__module__ == "__main__":  # a script run with -m: refer to it by its name
+        main = sys.modules["__main__"].__spec__
+        if main is not None:
+            function = getattr(importlib.import_module(main.name), function.__name__)
+    context = multiprocessing.get_context("spawn")  # no forked copies of loaded models
+    started = context.Value("i", 0)
+    cores = sorted(os.sched_getaffinity(0))
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_pin, initargs=(started, cores)
+    ) as pool:
+        futures = [pool.submit(function, *task) for task in tasks]
+        return [future.result() for future in futures]
+
+
+def _pin(started: Any, cores: list[int]) -> None:
+    """Worker start-up: take the next core (free_cores() then answers 1: one thread)."""
+    with started.get_lock():
+        number = started.value
+        started.value += 1
+    os.sched_setaffinity(0, {cores[number % len(cores)]})
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def rate(encode: Any, texts: list[str], repeats: int) -> float:
 
 def main(options: Options) -> None:
     run = Run("encode_throughput", options)
-    count, repeats = (48, 1) if options.quick else (256, 2)
+    count, repeats = (48, 1) if options.quick else (192, 2)
     int8 = load_embedder("onnx-int8", options)
     texts = sample_chunks(count, int8)
     tokens = [n + 2 for n in int8.count_tokens(texts)]  # + [CLS] and [SEP]

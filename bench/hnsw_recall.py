@@ -55,7 +55,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 def main(options: Options) -> None:
     run = Run("hnsw_recall", options)
-    limit, queries = (6_000, 100) if options.quick else (60_000, 500)
+    limit, queries = (1_500, 30) if options.quick else (60_000, 500)
     corpus, asked = embeddings(options, limit, queries)
     ids = np.arange(len(corpus), dtype=np.int64)
     exact = DenseIndex.build(ids, corpus, corpus.shape[1], exact_limit=10**9)

@@ -5,10 +5,13 @@ time, query latency, cold start to a first answer, peak RSS, Ans@5 and Hit@5 on 
 
 Every system runs in its own process (bench.peer_probe) so memory and start-up are its own.
 Peers run torch with its default threads, as their users would; newsdesk runs its defaults.
+The peers come with the bench extra (`pip install -e '.[bench]'`); a peer that is not
+installed is recorded as skipped, with the reason, and the rest still run.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import statistics
@@ -16,6 +19,7 @@ import sys
 from typing import Any
 
 from bench.common import (
+    QUICK_ARTICLES,
     REPO,
     Options,
     Run,
@@ -28,6 +32,27 @@ from bench.common import (
     write_jsonl,
 )
 from bench.peer_probe import SYSTEMS
+
+# The modules each peer needs (from the bench extra); newsdesk needs none beyond its own.
+REQUIRES = {
+    "newsdesk": (),
+    "txtai": ("txtai",),
+    "langchain": ("langchain_community", "langchain_core"),
+}
+INSTALL = "pip install -e '.[bench]'"
+
+
+def missing(system: str) -> str | None:
+    """Why `system` can't run here, or None (looked up, not imported: importing txtai takes
+    seconds; a broken install shows as the probe's error instead)."""
+    for module in REQUIRES[system]:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return f"not installed: {INSTALL} (no module named {module!r})"
+    return None
 
 
 def chunk_rows(options: Options, articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -61,7 +86,7 @@ def probe(options: Options, *args: str) -> tuple[dict[str, Any], float, float]:
 
 def main(options: Options) -> None:
     run = Run("peers", options)
-    evalset = squad_set(options, 2 if options.quick else 16, with_ood=False)
+    evalset = squad_set(options, QUICK_ARTICLES if options.quick else 16, with_ood=False)
     articles = read_jsonl(evalset.articles)
     queries = read_jsonl(evalset.queries[0])[: 40 if options.quick else 500]
     work = options.cache / "peers"
@@ -72,6 +97,11 @@ def main(options: Options) -> None:
     table: dict[str, Any] = {}
     for system in SYSTEMS:
         folder = work / system
+        reason = missing(system)
+        if reason is not None:
+            table[system] = {"skipped": reason}
+            run.note(f"{system} skipped: {reason}")
+            continue
         try:
             built, _, build_rss = probe(
                 options, system, "build", str(folder), str(evalset.articles), str(chunks)

@@ -48,18 +48,35 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-class Figures:
-    def __init__(self, docs: Path) -> None:
-        import matplotlib
+NO_PLOT = (
+    "_(Plot not drawn: matplotlib is not installed here; `pip install -e '.[bench]'` adds it. "
+    "The table has the same numbers.)_"
+)
 
+
+class Figures:
+    """Draws the plots when matplotlib is installed (the bench extra); without it the page
+    still renders, every table in place, with a note where each plot would be."""
+
+    def __init__(self, docs: Path) -> None:
+        self.docs = docs
+        self.plt: Any = None
+        try:
+            import matplotlib
+        except ImportError:
+            return
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         self.plt = plt
-        self.docs = docs
 
-    def save(self, name: str, draw: Callable[[Any], None], size: tuple[float, float]) -> str:
-        figure, axes = self.plt.subplots(figsize=size)
+    def save(
+        self, name: str, draw: Callable[[Any], None], size: tuple[float, float], panels: int = 1
+    ) -> str:
+        """`![name](bench-name.png)` after drawing on one axes (or a row of `panels`)."""
+        if self.plt is None:
+            return NO_PLOT
+        figure, axes = self.plt.subplots(1, panels, figsize=size)
         draw(axes)
         figure.tight_layout()
         path = self.docs / f"bench-{name}.png"
@@ -501,6 +518,7 @@ def sweep_section(data: Data, figures: Figures) -> str:
             "chunk tokens",
             "overlap",
             "chunks",
+            "encoded",
             "index s",
             "Ans@5",
             "Hit@5",
@@ -513,6 +531,7 @@ def sweep_section(data: Data, figures: Figures) -> str:
                 r["chunk_tokens"],
                 r["overlap_tokens"],
                 r["chunks"],
+                r.get("encoded_now"),
                 r["index_seconds"],
                 r["ans@5"],
                 r["hit@5"],
@@ -524,7 +543,10 @@ def sweep_section(data: Data, figures: Figures) -> str:
         ],
     )
     return (
-        f"{figure}\n\n{res['set']} ({res['queries']} questions), hybrid, {res['backend']}.\n\n"
+        f"{figure}\n\n{res['set']} ({res['queries']} questions), hybrid, {res['backend']}. "
+        "`encoded` is how many chunks this run encoded and `index s` the time that took: "
+        "chunks already in the bench cache (kept from an earlier run, or the same text in "
+        "bench.quality's index) are not encoded again.\n\n"
         f"{body}\n\n{provenance(data)}"
     )
 
@@ -600,7 +622,7 @@ def memory_section(data: Data) -> str:
 
 def peers_section(data: Data, figures: Figures) -> str:
     res = data["results"]
-    systems = {k: v for k, v in res["systems"].items() if "error" not in v}
+    ran = {k: v for k, v in res["systems"].items() if "error" not in v and "skipped" not in v}
     metrics = [
         ("chunks_per_s", "indexing chunks/s"),
         ("query_p50_ms", "query p50 ms"),
@@ -609,20 +631,17 @@ def peers_section(data: Data, figures: Figures) -> str:
         ("ans@5", "Ans@5"),
     ]
 
-    plt = figures.plt
-    figure, axes = plt.subplots(1, len(metrics), figsize=(13, 3))
-    for ax, (key, label) in zip(axes, metrics, strict=True):
-        ax.bar(
-            list(systems),
-            [systems[s][key] for s in systems],
-            color=["#4c72b0", "#dd8452", "#55a868"][: len(systems)],
-        )
-        ax.set_title(label, fontsize=9)
-        ax.tick_params(axis="x", labelsize=8)
-    figure.tight_layout()
-    path = figures.docs / "bench-peers.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    def draw(axes: Any) -> None:
+        for ax, (key, label) in zip(axes, metrics, strict=True):
+            ax.bar(
+                list(ran),
+                [ran[s][key] for s in ran],
+                color=["#4c72b0", "#dd8452", "#55a868"][: len(ran)],
+            )
+            ax.set_title(label, fontsize=9)
+            ax.tick_params(axis="x", labelsize=8)
+
+    figure = figures.save("peers", draw, (13, 3), panels=len(metrics)) if ran else ""
     rows = [
         [
             s,
@@ -636,7 +655,7 @@ def peers_section(data: Data, figures: Figures) -> str:
             v["ans@5"],
             v["hit@5"],
         ]
-        for s, v in systems.items()
+        for s, v in ran.items()
     ]
     body = table(
         [
@@ -653,19 +672,21 @@ def peers_section(data: Data, figures: Figures) -> str:
         ],
         rows,
     )
-    errors = "".join(
+    absent = "".join(
         f"\n\n**{s} could not run:** `{v['error'][-400:]}`"
-        for s, v in res["systems"].items()
         if "error" in v
+        else f"\n\n**{s} was not run:** {v['skipped']}"
+        for s, v in res["systems"].items()
+        if "error" in v or "skipped" in v
     )
     return (
-        f"![peers]({path.name})\n\n{res['set']} ({res['articles']} articles, "
-        f"{next(iter(systems.values()))['queries'] if systems else 0} questions). Same "
+        f"{figure}\n\n{res['set']} ({res['articles']} articles, "
+        f"{next(iter(ran.values()))['queries'] if ran else 0} questions). Same "
         "passages for all (newsdesk's chunker), same packaged MiniLM; txtai with `hybrid: "
         "true` (its BM25 + dense), LangChain's FAISS store (dense only) through a "
         "sentence-transformers `Embeddings`. Each system in its own process. Hit@5/Ans@5 are "
         "scored the same way for all: the top 5 excerpts returned.\n\n"
-        f"{body}{errors}\n\n{provenance(data)}"
+        f"{body}{absent}\n\n{provenance(data)}"
     )
 
 
@@ -704,7 +725,8 @@ def render(results: dict[str, Data], docs: Path) -> str:
         "Generated by `python -m bench.report` from `bench/results/*.json` (`make bench` runs "
         "everything and regenerates this page; `make bench-quick` is a few-minute smoke run). "
         "Every figure names the command, date, commit and machine behind it. Timing goals are "
-        "reported, not asserted in tests.",
+        "reported, not asserted in tests."
+        + ("" if figures.plt else " Plots need matplotlib (`pip install -e '.[bench]'`)."),
         "## Goals",
         goals(results),
     ]

@@ -1,7 +1,12 @@
 """Runs every benchmark (each in its own process), then renders docs/benchmarks.md.
 
-python -m bench.run_all            # everything, <= 30 min on 2 quiet cores (warm cache)
-python -m bench.run_all --quick    # small sizes, a few minutes
+python -m bench.run_all            # everything, <= 30 min on 2 quiet cores (first run)
+python -m bench.run_all --quick    # small sizes, a few minutes (what tests/bench runs)
+
+Scripts share the bench cache (bench/.cache): the ONNX exports, the indexes bench.quality
+builds (the later scripts reuse them) and the synthetic collections. Without the bench
+extra (`pip install -e '.[bench]'`) the peers are recorded as skipped and the page is
+rendered without plots.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -32,6 +38,11 @@ SCRIPTS = (
 )
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -41,7 +52,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", choices=SCRIPTS, help="run just these")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"PYTHONPATH": str(REPO)}
+    pythonpath = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(pythonpath)}
     status = {}
     failed = []
     started = time.time()
@@ -49,9 +61,15 @@ def main() -> int:
         command = [sys.executable, "-m", f"bench.{name}", "--out", str(args.out)]
         command += ["--cache", str(args.cache)] + (["--quick"] if args.quick else [])
         print(f"== {name}", flush=True)
-        begin = time.time()
+        begin, cpu = time.time(), _children_cpu()
         done = subprocess.run(command, env=env, cwd=REPO)
-        status[name] = {"returncode": done.returncode, "seconds": round(time.time() - begin, 1)}
+        status[name] = {
+            "returncode": done.returncode,
+            "seconds": round(time.time() - begin, 1),
+            # CPU time of the script and its workers: with the load averages in each result,
+            # it tells a slow machine from a busy one.
+            "cpu_seconds": round(_children_cpu() - cpu, 1),
+        }
         if done.returncode != 0:
             failed.append(name)
     summary = {

@@ -16,14 +16,14 @@ from bench.common import (
     newsdesk_env,
     parse_args,
     prepared_index,
+    quick_or_full_squad,
     read_jsonl,
-    squad_set,
 )
 
 
 def main(options: Options) -> None:
     run = Run("serving_memory", options)
-    evalset = squad_set(options, 6 if options.quick else None, with_ood=False)
+    evalset = quick_or_full_squad(options, with_ood=False)
     count = 30 if options.quick else 300
     questions = options.cache / "serve-questions.txt"
     rows = read_jsonl(EVAL / "squad" / "queries_full.jsonl")[:count]

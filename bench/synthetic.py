@@ -98,18 +98,23 @@ def write_bm25(folder: Path, count: int, vocabulary: Vocabulary, seed: int = 1) 
     """bm25s's saved format (CSC: a column of per-document scores per token), generated."""
     rng = np.random.default_rng(seed)
     size = len(vocabulary.words)
-    docs_parts, toks_parts, tfs_parts = [], [], []
+    # One key per (token, document) occurrence, token-major, so a single sort puts them in
+    # CSC order; runs of equal keys are term frequencies.
+    keys = np.empty(count * TOKENS_PER_CHUNK, dtype=np.int64)
     for begin in range(0, count, 50_000):
         n = min(50_000, count - begin)
         tokens = rng.choice(size, size=(n, TOKENS_PER_CHUNK), p=vocabulary.probabilities)
-        keys = (np.arange(begin, begin + n, dtype=np.int64)[:, None] * size + tokens).ravel()
-        unique, tf = np.unique(keys, return_counts=True)
-        docs_parts.append((unique // size).astype(np.int32))
-        toks_parts.append((unique % size).astype(np.int32))
-        tfs_parts.append(tf.astype(np.float32))
-    docs, toks, tfs = (np.concatenate(p) for p in (docs_parts, toks_parts, tfs_parts))
-    order = np.argsort(toks, kind="stable")
-    docs, toks, tfs = docs[order], toks[order], tfs[order]
+        docs_block = np.arange(begin, begin + n, dtype=np.int64)[:, None]
+        part = keys[begin * TOKENS_PER_CHUNK : (begin + n) * TOKENS_PER_CHUNK]
+        part[:] = (tokens.astype(np.int64) * count + docs_block).ravel()
+        del tokens
+    keys.sort()
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    tfs = np.diff(np.append(starts, len(keys))).astype(np.float32)
+    keys = keys[starts]
+    toks = (keys // count).astype(np.int32)
+    docs = (keys % count).astype(np.int32)
+    del keys, starts
     df = np.bincount(toks, minlength=size)
     idf = np.log(1 + (count - df + 0.5) / (df + 0.5)).astype(np.float32)
     # Every chunk has the same length here, so the length normalization is 1.
