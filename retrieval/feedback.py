@@ -99,7 +99,8 @@ def reorder_articles(
     (how many passages each place gets, which came from the question's own match) stays."""
     first_articles = list(dict.fromkeys(article_of[r] for r in ordered))
     rank = {a: i for i, a in enumerate(first_articles)}
-    placed = list(new_order) + [a for a in first_articles if a not in set(new_order)]
+    ordered_new = set(new_order)
+    placed = list(new_order) + [a for a in first_articles if a not in ordered_new]
     queues: dict[str, list[int]] = {}
     for row in ordered:
         queues.setdefault(article_of[row], []).append(row)
