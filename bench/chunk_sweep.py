@@ -46,6 +46,7 @@ def score(
 def seed(engine: Any, source: Path) -> int:
     """Put the vectors of the index in `source` (if it was built with the same encoder) in the
     embedding cache of `engine`'s index; the sync that follows drops those it doesn't use."""
+    from retrieval.engine import ENCODER_KEYS
     from retrieval.index import location
     from retrieval.index.store import Store
 
@@ -55,7 +56,7 @@ def seed(engine: Any, source: Path) -> int:
     store = Store(database)
     expected = engine.expected_manifest()
     manifest = store.manifest()
-    if any(manifest.get(k) != expected[k] for k in ("model", "dimension", "embedding_backend")):
+    if any(manifest.get(k) != expected[k] for k in ENCODER_KEYS):
         return 0
     with store.reading() as conn:
         rows = conn.execute("SELECT hash, vector FROM embeddings").fetchall()

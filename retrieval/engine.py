@@ -46,6 +46,11 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000  # the encoder reads ~256 word pieces; more only slows BM25 down
 
 
+# The manifest entries that say which vectors the index holds; vectors are reusable (e.g. as an
+# embedding cache) only between indexes that agree on all of them.
+ENCODER_KEYS = ("model", "dimension", "embedding_backend", "encoder_recipe")
+
+
 @dataclass(frozen=True)
 class IndexStatus:
     articles: int
@@ -91,6 +96,7 @@ class Engine:
             "model": self.embedder.name,
             "dimension": str(self.embedder.dimension),
             "embedding_backend": self.embedder.backend,
+            "encoder_recipe": self.embedder.recipe,
         }
         manifest.update({k: str(v) for k, v in self.chunker.as_manifest().items()})
         return manifest
@@ -134,7 +140,9 @@ class Engine:
 
     def _check_manifest(self, manifest: dict[str, str]) -> None:
         expected = self.expected_manifest()
-        manifest = {"embedding_backend": stored_backend(manifest)} | manifest
+        # Indexes from before recipes were recorded were made with each backend's first one.
+        defaults = {"embedding_backend": stored_backend(manifest), "encoder_recipe": "1"}
+        manifest = defaults | manifest
         differences = [
             f"{key} {manifest.get(key, 'missing')!r} (now {value!r})"
             for key, value in expected.items()
@@ -142,6 +150,11 @@ class Engine:
         ]
         if differences:
             hint = ""
+            if manifest["encoder_recipe"] != expected["encoder_recipe"]:
+                hint = (
+                    f" (this version of newsdesk encodes with {self.embedder.backend} recipe "
+                    f"{expected['encoder_recipe']}; old and new vectors must not be mixed)"
+                )
             if manifest["embedding_backend"] != expected["embedding_backend"]:
                 # Vectors from another backend are close, not equal: mixing them would make
                 # the embedding cache and the scores inconsistent, so it takes a rebuild.

@@ -27,6 +27,13 @@ class Embedder(Protocol):
         ...
 
     @property
+    def recipe(self) -> str:
+        """How the backend turns the model into vectors, versioned (e.g. the ONNX export and
+        quantization recipe): a new recipe gives slightly different vectors, which must not be
+        mixed with cached ones, so the manifest records it too."""
+        ...
+
+    @property
     def dimension(self) -> int: ...
 
     @property

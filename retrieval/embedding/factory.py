@@ -82,7 +82,7 @@ def load_onnx_embedder(
     model: str, backend: str, cache_dir: Path, *, batch_size: int = 16
 ) -> Embedder:
     from retrieval.embedding.model_files import read_model_files
-    from retrieval.embedding.onnx_cache import export_folder, usable_graph
+    from retrieval.embedding.onnx_cache import GRAPH_RECIPES, export_folder, usable_graph
     from retrieval.embedding.onnx_embedder import OnnxEmbedder
 
     files = read_model_files(model_folder(model))
@@ -96,7 +96,9 @@ def load_onnx_embedder(
                 graph = usable_graph(folder, files, backend)
     if graph is None:  # pragma: no cover - export raises when verification fails
         raise NewsdeskError(f"no usable {backend} graph in {folder}")
-    return OnnxEmbedder(model, files, graph, backend=backend, batch_size=batch_size)
+    return OnnxEmbedder(
+        model, files, graph, backend=backend, recipe=GRAPH_RECIPES[backend], batch_size=batch_size
+    )
 
 
 def export_onnx(model: str, cache_dir: Path) -> dict[str, object]:

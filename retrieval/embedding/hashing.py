@@ -33,6 +33,10 @@ class HashingEmbedder:
         return "hashing"
 
     @property
+    def recipe(self) -> str:
+        return "1"
+
+    @property
     def dimension(self) -> int:
         return self._dimension
 

@@ -49,6 +49,10 @@ class SentenceTransformerEmbedder:
         return "torch"
 
     @property
+    def recipe(self) -> str:
+        return "1"
+
+    @property
     def dimension(self) -> int:
         return self._dimension
 

@@ -37,3 +37,28 @@ def test_indexes_from_before_backends_count_as_torch(settings: RetrievalSettings
         conn.execute("DELETE FROM manifest WHERE key = 'embedding_backend'")
     assert read_status(settings.index_dir).embedding_backend == "hashing"
     Engine(settings, HashingEmbedder()).open()  # still opens: hashing is named by the model
+
+
+class NewRecipe(HashingEmbedder):
+    @property
+    def recipe(self) -> str:
+        return "2"
+
+
+def test_a_new_encoder_recipe_asks_for_a_full_rebuild(settings: RetrievalSettings) -> None:
+    """Old cached vectors next to new question vectors would score wrong without any error."""
+    Engine(settings, HashingEmbedder()).open()
+    with pytest.raises(IndexMismatchError) as info:
+        Engine(settings, NewRecipe()).open()
+    message = str(info.value)
+    assert "encoder_recipe '1' (now '2')" in message
+    assert "newsdesk index rebuild --full" in message
+
+
+def test_indexes_from_before_recipes_count_as_the_first(settings: RetrievalSettings) -> None:
+    engine = Engine(settings, HashingEmbedder()).open()
+    with engine.store.transaction() as conn:
+        conn.execute("DELETE FROM manifest WHERE key = 'encoder_recipe'")
+    Engine(settings, HashingEmbedder()).open()
+    with pytest.raises(IndexMismatchError):
+        Engine(settings, NewRecipe()).open()
