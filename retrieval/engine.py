@@ -292,6 +292,7 @@ class Engine:
                 remove_ids=remove_ids,
                 progress=progress,
                 report=report,
+                sweep_embeddings=remove_missing,
             )
             self._refresh_snapshot(set(report.removed), report.written)
         report.seconds = time.perf_counter() - started

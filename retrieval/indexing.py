@@ -64,8 +64,11 @@ def write_articles(
     remove_ids: Sequence[str] = (),
     progress: Progress | None = None,
     report: SyncReport,
+    sweep_embeddings: bool = False,
 ) -> None:
-    """Store `articles` (new or changed) and delete `remove_ids`; fills `report`."""
+    """Store `articles` (new or changed) and delete `remove_ids`; fills `report`. Vectors the
+    replaced and removed chunks leave unused are dropped; `sweep_embeddings` drops every unused
+    one (a folder sync: it costs a pass over the whole cache)."""
     progress = progress or NoProgress()
     stored = store.article_hashes()
     planned: list[_Planned] = []
@@ -103,6 +106,7 @@ def write_articles(
         batches.pop()
     if not (remove_ids or planned):
         return
+    replaced: set[str] = set()  # vectors of replaced chunks, dropped at the end if unused
     for number, batch in enumerate(batches, start=1):
         last = number == len(batches)
         _commit_batch(
@@ -113,7 +117,8 @@ def write_articles(
             progress,
             report,
             remove_ids=remove_ids if last else (),
-            finish=last,
+            replaced=replaced,
+            sweep=("all" if sweep_embeddings else "replaced") if last else "none",
         )
 
 
@@ -126,7 +131,8 @@ def _commit_batch(
     report: SyncReport,
     *,
     remove_ids: Sequence[str],
-    finish: bool,
+    replaced: set[str],
+    sweep: str,
 ) -> None:
     missing: dict[str, str] = {}
     for item in batch:
@@ -140,11 +146,17 @@ def _commit_batch(
     with store.transaction() as conn:
         if vectors is not None:
             store.put_embeddings(conn, list(missing), vectors)
+        # Unused vectors are dropped only in the last batch: earlier ones may be what a later
+        # batch counted on finding cached.
+        changed = [item.article.id for item in batch if not item.is_new]
+        replaced |= store.embed_hashes_of(conn, [*changed, *remove_ids])
         for item in batch:
             store.put_article(conn, item.article, item.chunks, item.hashes)
         removed = [aid for aid in remove_ids if store.delete_article(conn, aid)]
-        if finish:
+        if sweep == "all":
             store.drop_orphan_embeddings(conn)
+        elif sweep == "replaced":
+            store.drop_unused_embeddings(conn, replaced)
         store.bump_generation(conn)
     cached.update(missing)
     report.chunks_encoded += len(missing)

@@ -31,7 +31,7 @@ SCRIPTS = {
     "backend_agreement": ("sets", "passed"),
     "abstention_curve": ("curve", "default_threshold", "at_default"),
     "chunk_sweep": ("configs",),
-    "add_latency": ("trials", "median_searchable_seconds"),
+    "add_latency": ("trials", "median_searchable_seconds", "by_collection_size"),
     "startup": ("commands",),
     "serving_memory": ("by_backend",),
     "peers": ("systems",),

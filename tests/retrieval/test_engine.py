@@ -146,6 +146,30 @@ def test_remove_drops_the_article_from_every_index(engine: Engine) -> None:
         engine.remove("bees")
 
 
+def _unused_vectors(engine: Engine) -> int:
+    with engine.store.reading() as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)"
+        ).fetchone()
+    return int(row[0])
+
+
+def test_changing_an_article_drops_only_its_old_vectors(engine: Engine) -> None:
+    """An add looks only at the vectors it replaced (no pass over the whole cache), and an
+    index from before the embed_hash index gets it on its first write."""
+    engine.add(SAMPLE_ARTICLES)
+    with engine.store.transaction() as conn:
+        conn.execute("DROP INDEX chunks_embed_hash")
+    bees = SAMPLE_ARTICLES[1]
+    engine.add([make_article(bees.id, bees.title, "Drones do not sting at all.")])
+    assert _unused_vectors(engine) == 0
+    with engine.store.reading() as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        kept = conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+    assert "chunks_embed_hash" in names
+    assert kept == len(engine.snapshot.chunks)
+
+
 def test_sync_removes_articles_no_longer_given(engine: Engine) -> None:
     engine.sync(SAMPLE_ARTICLES, remove_missing=True)
     report = engine.sync(SAMPLE_ARTICLES[:1], remove_missing=True)
