@@ -157,7 +157,7 @@ def snapshot(
     kind = "flat" if count <= exact_limit else "hnsw"
     dense_file = folder / f"dense-{kind}.faiss"
     if dense_file.exists():
-        dense = DenseIndex.load(dense_file, DIM, count)
+        dense = DenseIndex.load(dense_file, None, DIM, count, base_id=kind)
         meta["dense_cached"] = True
     else:
         started = time.perf_counter()
@@ -166,7 +166,7 @@ def snapshot(
         meta["dense_cached"] = False
         folder.mkdir(parents=True, exist_ok=True)
         if kind == "hnsw":  # flat is rebuilt in seconds; the graph is worth keeping
-            dense.save(dense_file)
+            dense.save_base(dense_file)
     bm25_dir = folder / "bm25"
     if not (bm25_dir / "params.index.json").exists():
         started = time.perf_counter()

@@ -70,7 +70,7 @@ def write_articles(
     replaced and removed chunks leave unused are dropped; `sweep_embeddings` drops every unused
     one (a folder sync: it costs a pass over the whole cache)."""
     progress = progress or NoProgress()
-    stored = store.article_hashes()
+    stored = store.article_hashes([a.id for a in articles])
     planned: list[_Planned] = []
     for article in articles:
         if stored.get(article.id, ("",))[0] == article.content_hash:

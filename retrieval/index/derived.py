@@ -4,7 +4,9 @@ Files are written under new names, then `derived.json` (which names them, with c
 the SQLite generation they reflect) is replaced atomically. A missing, stale or corrupt file
 is noticed at load and rebuilt from SQLite.
 
-The BM25 index is saved as folders whose names stand for their content (see
+The dense index is saved as its FAISS base, named by `base_id` and written only when that
+changes, plus a small file of delta rows and tombstones (see dense.py). The BM25 index is
+saved as folders whose names stand for their content (see
 `LexicalIndex.parts`): its main segment, and after adds or removes small delta folders. A
 folder the current `derived.json` already lists is kept as it is, with its checksums, so an
 add writes only the few kilobytes that changed.
@@ -19,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +89,19 @@ def _save_derived(
     folder: Path, generation: int, rows: int, dense: DenseIndex, lexical: LexicalIndex
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    dense_name = f"dense-{generation}.faiss"
-    tmp_dense = folder / f".{dense_name}.tmp"
-    dense.save(tmp_dense)
-    with tmp_dense.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp_dense, folder / dense_name)
+    previous = _read_pointer(folder)
+    dense_name = f"dense-{dense.base_id}.faiss"
+    dense_entry = previous.get("dense") if isinstance(previous.get("dense"), dict) else None
+    if (
+        dense_entry is None
+        or dense_entry.get("file") != dense_name
+        or not (folder / dense_name).is_file()
+    ):
+        # A new base (first save, merged delta, rebuild); otherwise the file on disk is it.
+        _write_file(folder / dense_name, dense.save_base)
+        dense_entry = {"file": dense_name, "sha256": file_digest(folder / dense_name)}
+    changes_name = f"dense-changes-{generation}.npz"
+    _write_file(folder / changes_name, dense.save_changes)
 
     saved = _saved_bm25_parts(folder)
     parts: dict[str, dict[str, str]] = {}
@@ -110,19 +120,39 @@ def _save_derived(
     pointer = {
         "generation": generation,
         "rows": rows,
-        "dense": {"file": dense_name, "sha256": file_digest(folder / dense_name)},
+        "dense": {
+            "file": dense_entry["file"],
+            "sha256": dense_entry["sha256"],
+            "changes": {"file": changes_name, "sha256": file_digest(folder / changes_name)},
+        },
         "bm25": {"parts": parts},
     }
     write_json_atomic(folder / POINTER, pointer)
-    _remove_unreferenced(folder, keep={dense_name, *parts})
+    _remove_unreferenced(folder, keep={dense_name, changes_name, *parts})
+
+
+def _write_file(path: Path, write: Callable[[Path], None]) -> None:
+    """`write` to a temporary name, synced, then renamed into place."""
+    tmp = path.parent / f".{path.name}.tmp"
+    write(tmp)
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _read_pointer(folder: Path) -> dict[str, Any]:
+    try:
+        pointer = json.loads((folder / POINTER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return pointer if isinstance(pointer, dict) else {}
 
 
 def _saved_bm25_parts(folder: Path) -> dict[str, dict[str, str]]:
     """The BM25 folders (name -> file checksums) the current pointer lists, if readable."""
     try:
-        pointer = json.loads((folder / POINTER).read_text(encoding="utf-8"))
-        return _bm25_parts(pointer)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return _bm25_parts(_read_pointer(folder))
+    except (KeyError, TypeError, AttributeError):
         return {}
 
 
@@ -146,10 +176,14 @@ def load_derived(
             logger.info("derived index files are stale; rebuilding them from SQLite")
             return None
         dense_path = folder / pointer["dense"]["file"]
+        changes = pointer["dense"].get("changes")  # absent in files saved by older versions
+        changes_path = folder / changes["file"] if changes else None
         bm25_parts = _bm25_parts(pointer)
         problems = []
         if file_digest(dense_path) != pointer["dense"]["sha256"]:
             problems.append(dense_path.name)
+        if changes_path is not None and file_digest(changes_path) != changes["sha256"]:
+            problems.append(changes_path.name)
         for part, files in bm25_parts.items():
             for name, digest in files.items():
                 if file_digest(folder / part / name) != digest:
@@ -161,7 +195,13 @@ def load_derived(
             )
             return None
         return (
-            DenseIndex.load(dense_path, dimension, rows),
+            DenseIndex.load(
+                dense_path,
+                changes_path,
+                dimension,
+                rows,
+                base_id=dense_path.name.removeprefix("dense-").removesuffix(".faiss"),
+            ),
             LexicalIndex.load_parts(folder, list(bm25_parts), rows),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:

@@ -170,10 +170,21 @@ class Store:
 
     # -- articles --------------------------------------------------------------------------
 
-    def article_hashes(self) -> dict[str, tuple[str, str | None]]:
-        """id -> (content_hash, path) for every stored article."""
+    def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, tuple[str, str | None]]:
+        """id -> (content_hash, path) for every stored article, or for those of `ids` that are
+        stored (looked up by key: the rows hold whole texts, so a scan reads every page)."""
         with self.reading() as conn:
-            rows = conn.execute("SELECT id, content_hash, path FROM articles").fetchall()
+            if ids is None:
+                rows = conn.execute("SELECT id, content_hash, path FROM articles").fetchall()
+            else:
+                rows = []
+                for begin in range(0, len(ids), 500):
+                    batch = ids[begin : begin + 500]
+                    marks = ",".join("?" * len(batch))
+                    rows += conn.execute(
+                        f"SELECT id, content_hash, path FROM articles WHERE id IN ({marks})",
+                        batch,
+                    ).fetchall()
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def find_duplicate(self, article: Article) -> str | None:

@@ -294,7 +294,9 @@ def test_derived_files_that_cannot_be_written_do_not_fail_the_add(
             path.write_bytes(b"\0" * 10)
             raise RuntimeError("write error in dense.faiss.tmp: 10 != 4096 (No space left)")
 
-        monkeypatch.setattr(DenseIndex, "save", faiss_failure)
+        # An add writes only the delta file; a new base would fail the same way.
+        monkeypatch.setattr(DenseIndex, "save_base", faiss_failure)
+        monkeypatch.setattr(DenseIndex, "save_changes", faiss_failure)
     with caplog.at_level(logging.WARNING, logger="retrieval"):
         report = engine.add(SAMPLE_ARTICLES[2:])
         reopened = Engine(settings, embedder).open()  # opening saves too: also only a warning

@@ -54,12 +54,71 @@ def test_updates_mask_removed_ids_and_leave_the_old_index_untouched(tmp_path: Pa
     assert 0 not in new.search(vectors[0], 50)[0]
     assert old.search(vectors[0], 1)[0][0] == 0  # the previous snapshot still answers
     assert new.search(new_vectors[0], 1)[0][0] == 1000
-    path = tmp_path / "dense.faiss"
-    new.save(path)
-    loaded = DenseIndex.load(path, 32, 399)
+    assert new.base_id == old.base_id and new.delta_size == 1  # the graph itself is shared
+    base, changes = tmp_path / "dense.faiss", tmp_path / "changes.npz"
+    new.save_base(base)
+    new.save_changes(changes)
+    loaded = DenseIndex.load(base, changes, 32, 399, base_id=new.base_id)
     assert loaded.kind == "hnsw" and 0 not in loaded.search(vectors[0], 50)[0]
+    assert loaded.search(new_vectors[0], 1)[0][0] == 1000
     with pytest.raises(ValueError, match="expected 400x32"):
-        DenseIndex.load(path, 32, 400)
+        DenseIndex.load(base, changes, 32, 400, base_id=new.base_id)
+
+
+@pytest.mark.parametrize("exact_limit", [10_000, 0])
+def test_delta_and_tombstones_search_like_a_fresh_build(exact_limit: int) -> None:
+    """Adds go to an exact delta and removals to tombstones until the delta is merged; the
+    answers match an index built from scratch on the live rows (exactly, for flat)."""
+    vectors = _unit(600)
+    ids = np.arange(600, dtype=np.int64)
+    index = DenseIndex.build(ids[:300], vectors[:300], 32, exact_limit=exact_limit)
+    live = list(range(300))
+    for step, begin in enumerate(range(300, 600, 50)):
+        gone = np.array([live.pop(0), live.pop(7)], dtype=np.int64)  # base and delta rows
+        added = ids[begin : begin + 50]
+        live += added.tolist()
+        index = index.updated(
+            removed_ids=gone,
+            added_ids=added,
+            added_vectors=vectors[added],
+            all_ids=np.array(live),
+            all_vectors=vectors[live],
+            exact_limit=exact_limit,
+        )
+        assert index.size == len(live)
+        if step == 0:
+            base_id = index.base_id
+    assert index.base_id == base_id and index.delta_size > 0  # no rebuild along the way
+    fresh = DenseIndex.build(np.array(live), vectors[live], 32, exact_limit=10_000)
+    for query in vectors[:40]:
+        found, scores = index.search(query, 10)
+        expected, expected_scores = fresh.search(query, 10)
+        assert set(found) <= set(live)
+        if exact_limit:
+            assert found.tolist() == expected.tolist()
+            assert np.allclose(scores, expected_scores, atol=1e-6)
+        else:
+            assert len(set(found) & set(expected)) >= 9
+
+
+def test_a_delta_past_its_limit_is_merged_into_a_new_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("retrieval.index.dense.DELTA_LIMIT", 20)
+    vectors = _unit(300)
+    ids = np.arange(300, dtype=np.int64)
+    old = DenseIndex.build(ids[:250], vectors[:250], 32, exact_limit=0)
+    new = old.updated(
+        removed_ids=np.zeros(0, dtype=np.int64),
+        added_ids=ids[250:],
+        added_vectors=vectors[250:],
+        all_ids=ids,
+        all_vectors=vectors,
+        exact_limit=0,
+    )
+    assert new.kind == "hnsw" and new.delta_size == 0 and new.base_id != old.base_id
+    assert new.size == 300 and old.size == 250
+    assert new.search(vectors[299], 1)[0][0] == 299
 
 
 def test_many_removals_rebuild_the_graph() -> None:
