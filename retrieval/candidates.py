@@ -40,6 +40,7 @@ def retrieve(
     pool: int,
 ) -> Retrieved:
     """`pool` candidates from each retriever the mode uses, fused; `extra` adds words."""
+    convex = params.mode == "hybrid" and params.fusion == "convex" and query_vector is not None
     dense_rows = np.zeros(0, dtype=np.int64)
     if query_vector is not None:
         ids, _ = snapshot.dense.search(query_vector, pool)
@@ -52,13 +53,16 @@ def retrieve(
         all_bm25 = snapshot.lexical.scores(query_tokens)
         bm25_max = snapshot.lexical.max_score(query_tokens)
         if extra is None:
-            bm25_rows, bm25_scores = snapshot.lexical.search(query_tokens, pool, all_bm25)
+            # Convex fusion scores every candidate either way: only RRF needs their ranks.
+            bm25_rows, bm25_scores = snapshot.lexical.search(
+                query_tokens, pool, all_bm25, ranked=not convex
+            )
         else:
             all_bm25 = extra.scores if all_bm25 is None else all_bm25 + extra.scores
             bm25_max += extra.max_score
             bm25_rows, bm25_scores = _top_rows(all_bm25, pool, extra)
 
-    if params.mode == "hybrid" and params.fusion == "convex" and query_vector is not None:
+    if convex and query_vector is not None:
         fused = convex_fusion(
             dense_rows,
             bm25_rows,

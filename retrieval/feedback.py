@@ -10,6 +10,7 @@ only moves articles, part of the way, and keeps the first pass's page layout.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,10 +41,8 @@ def expanded_retrieval(
     lexical = snapshot.lexical
     weights: dict[str, float] = {}
     for tokens in analyzer.tokens(snapshot.embedding_texts(top)):
-        for token in set(tokens):
-            weights[token] = weights.get(token, 0.0) + tokens.count(token) / len(
-                tokens
-            ) * lexical.idf(token)
+        for token, count in Counter(tokens).items():
+            weights[token] = weights.get(token, 0.0) + count / len(tokens) * lexical.idf(token)
     asked = set(query_tokens)
     expansion = [t for t in sorted(weights, key=lambda t: (-weights[t], t)) if t not in asked]
     expansion = expansion[: params.feedback_terms]

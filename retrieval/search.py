@@ -221,13 +221,8 @@ def _evidence(
 def _sentence_matches(
     snapshot: Snapshot, rows: list[int], query_tokens: list[str], analyzer: Analyzer
 ) -> list[SentenceMatch]:
-    passages = []
-    for row in rows:
-        article = snapshot.articles[snapshot.chunks.article_ids[row]]
-        passages.append(
-            (article.text, int(snapshot.chunks.starts[row]), int(snapshot.chunks.ends[row]))
-        )
-    return best_sentences(passages, query_tokens, analyzer.tokens, snapshot.lexical.idf)
+    passages = snapshot.sentences.get(rows, snapshot.passage, analyzer.tokens)
+    return best_sentences(passages, query_tokens, snapshot.lexical.idf)
 
 
 def _rerank_by_sentence(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from retrieval.chunking import embedding_text
 from retrieval.documents import Article
+from retrieval.highlight import SentenceCache
 from retrieval.index.dense import DEFAULT_EXACT_LIMIT, DenseIndex
 from retrieval.index.lexical import Analyzer, LexicalIndex
 from retrieval.index.store import StoreContents
@@ -51,6 +52,16 @@ class Snapshot:
     vectors: np.ndarray
     dense: DenseIndex
     lexical: LexicalIndex
+    # Safe to share across searches because the rows never change; a new snapshot (also
+    # one made by dataclasses.replace) starts with an empty one.
+    sentences: SentenceCache = field(
+        default_factory=SentenceCache, init=False, repr=False, compare=False
+    )
+
+    def passage(self, row: int) -> tuple[str, int, int]:
+        """The row's article text and where in it the chunk starts and ends."""
+        article = self.articles[self.chunks.article_ids[row]]
+        return article.text, int(self.chunks.starts[row]), int(self.chunks.ends[row])
 
     def chunk_text(self, row: int) -> str:
         article = self.articles[self.chunks.article_ids[row]]
