@@ -68,8 +68,12 @@ def main(options: Options) -> None:
     for name, rows in groups.items():
         other_conf[name] = np.array([c for c, _ in scored[begin : begin + len(rows)]])
         begin += len(rows)
+    default = defaults.abstain_threshold
+    # The grid plus the default itself, so the figure reported for it is measured, not the
+    # nearest grid point's.
+    thresholds = sorted({*np.round(np.arange(0.0, 0.401, 0.01), 3).tolist(), default})
     curve: list[dict[str, Any]] = []
-    for threshold in np.round(np.arange(0.0, 0.401, 0.01), 3):
+    for threshold in thresholds:
         kept = confidence >= threshold
         row = {
             "threshold": float(threshold),
@@ -79,8 +83,7 @@ def main(options: Options) -> None:
         for name, values in other_conf.items():
             row[f"abstained_{name}"] = round(float((values < threshold).mean()), 4)
         curve.append(row)
-    default = defaults.abstain_threshold
-    at_default = min(curve, key=lambda r: abs(r["threshold"] - default))
+    at_default = next(r for r in curve if r["threshold"] == default)
     run.results.update(
         backend=backend,
         set=evalset.name,

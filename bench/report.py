@@ -176,7 +176,13 @@ def goals(r: dict[str, Data]) -> str:
         q = against_torch(r["quality"]["results"]["sets"])
         for backend, row in q.items():
             add(
-                f"Quality of {backend} vs torch (worst metric and mode per set)",
+                f"Quality of {backend} vs torch (worst metric per set, hybrid, the default mode)",
+                "within 1 point",
+                ", ".join(f"{s}: {-d:+.2f} pts" for s, d in row["max_drop_points_hybrid"].items()),
+                row["within_1_point_hybrid"],
+            )
+            add(
+                f"Quality of {backend} vs torch (worst metric and mode per set, all modes)",
                 "within 1 point",
                 ", ".join(f"{s}: {-d:+.2f} pts" for s, d in row["max_drop_points"].items()),
                 row["within_1_point"],
@@ -297,9 +303,12 @@ def latency_section(data: Data, figures: Figures) -> str:
         f"{figure}\n\nAll times in ms over {res['questions']} real SQuAD questions. The "
         "collection is **synthetic** (random low-rank unit vectors; BM25 postings drawn from "
         "SQuAD's word distribution, ~110 terms per chunk; generated text): latency depends on "
-        "sizes, not meaning. `retrieve` holds dense search, BM25 scoring and fusion scoring; "
-        "the two retrievers are also timed alone. `rerank` is the sentence rerank of the top "
-        f"passages.\n\n{body}\n\nQuestion encoding alone, one thread:\n\n{enc}\n\n"
+        "sizes, not meaning. `retrieve` holds dense search, BM25 scoring, fusion scoring and "
+        "feedback's second pass; the two retrievers are also timed alone. `rerank` is the "
+        "sentence rerank of the top passages, which only analyzes articles with several "
+        "passages among them: rarely the case in this synthetic collection, often in one of "
+        "long articles (the peers table has end-to-end times on real SQuAD articles)."
+        f"\n\n{body}\n\nQuestion encoding alone, one thread:\n\n{enc}\n\n"
         f"<sub>Fixtures (seconds; cached graphs are reused across runs): {fixtures}</sub>\n\n"
         f"{provenance(data)}"
     )
@@ -402,14 +411,20 @@ def quality_section(data: Data, figures: Figures) -> str:
             )
         )
     verdict = table(
-        ["backend", "worst change vs torch per set (points, hybrid)", "within 1 point"],
+        [
+            "backend",
+            "largest drop vs torch per set (points, hybrid)",
+            "largest drop (points, any mode)",
+            "within 1 point (hybrid / any mode)",
+        ],
         [
             [
                 b,
+                ", ".join(f"{s}: {d}" for s, d in v["max_drop_points_hybrid"].items()),
                 ", ".join(f"{s}: {d}" for s, d in v["max_drop_points"].items()),
-                v["within_1_point"],
+                f"{v['within_1_point_hybrid']} / {v['within_1_point']}",
             ]
-            for b, v in res["against_torch"].items()
+            for b, v in against_torch(res["sets"]).items()
         ],
     )
     return "\n\n".join(parts) + f"\n\n{verdict}\n\n{provenance(data)}"

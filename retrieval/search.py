@@ -238,15 +238,22 @@ def _rerank_by_sentence(
     see sentence boundaries). Articles keep the places fusion gave them, so the article
     ranking is unchanged; only the passage shown in each place can change."""
     head = ordered[: params.rerank_depth]
-    found = _sentence_matches(snapshot, head, query_tokens, analyzer)
-    matches = dict(zip(head, found, strict=True))
-    rescored = {row: fused[row] + params.sentence_weight * matches[row].share for row in head}
     article_of = snapshot.chunks.article_ids
     places: dict[str, list[int]] = {}
     for position, row in enumerate(head):
         places.setdefault(article_of[row], []).append(position)
+    # Only articles with several passages in the head have a choice to make; the others'
+    # sentences are matched later if they are shown (most of the rerank's cost is this).
+    contested = [head[p] for positions in places.values() if len(positions) > 1 for p in positions]
+    found = _sentence_matches(snapshot, contested, query_tokens, analyzer)
+    matches = dict(zip(contested, found, strict=True))
+    rescored = {
+        row: fused[row] + params.sentence_weight * match.share for row, match in matches.items()
+    }
     reordered = list(head)
     for positions in places.values():
+        if len(positions) < 2:
+            continue
         rows = sorted((head[p] for p in positions), key=lambda r: (-rescored[r], r))
         for position, row in zip(positions, rows, strict=True):
             reordered[position] = row
