@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -177,14 +178,8 @@ class Store:
             if ids is None:
                 rows = conn.execute("SELECT id, content_hash, path FROM articles").fetchall()
             else:
-                rows = []
-                for begin in range(0, len(ids), 500):
-                    batch = ids[begin : begin + 500]
-                    marks = ",".join("?" * len(batch))
-                    rows += conn.execute(
-                        f"SELECT id, content_hash, path FROM articles WHERE id IN ({marks})",
-                        batch,
-                    ).fetchall()
+                query = "SELECT id, content_hash, path FROM articles WHERE id IN ({marks})"
+                rows = list(_rows_where_in(conn, query, ids))
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def find_duplicate(self, article: Article) -> str | None:
@@ -209,16 +204,8 @@ class Store:
         wanted = list(set(hashes))
         found: set[str] = set()
         with self.reading() as conn:
-            for begin in range(0, len(wanted), 500):
-                part = wanted[begin : begin + 500]
-                marks = ",".join("?" * len(part))
-                found.update(
-                    row[0]
-                    for row in conn.execute(
-                        f"SELECT hash FROM embeddings WHERE hash IN ({marks})",
-                        part,
-                    )
-                )
+            query = "SELECT hash FROM embeddings WHERE hash IN ({marks})"
+            found.update(row[0] for row in _rows_where_in(conn, query, wanted))
         return found
 
     @staticmethod
@@ -301,6 +288,16 @@ class Store:
         return conn.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount > 0
 
 
+def _rows_where_in(
+    conn: sqlite3.Connection, query: str, values: Sequence[str]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of `query` (a SELECT with one `IN ({marks})`) for all of `values`, 500 at a time:
+    SQLite caps the number of parameters of one statement."""
+    for begin in range(0, len(values), 500):
+        part = values[begin : begin + 500]
+        yield from conn.execute(query.format(marks=",".join("?" * len(part))), part)
+
+
 def _article_row(row: tuple[object, ...]) -> ArticleRow:
     (aid, title, text, url, published, source, author, path, extra, chash, dkey, at) = row
     article = Article(
@@ -380,38 +377,32 @@ def read_contents(
             ).fetchall()
         else:
             ids = list(article_ids)
-            article_rows, chunk_rows = [], []
-            for begin in range(0, len(ids), 500):
-                part = ids[begin : begin + 500]
-                marks = ",".join("?" * len(part))
-                article_rows += conn.execute(
-                    f"SELECT * FROM articles WHERE id IN ({marks})",
-                    part,
-                ).fetchall()
-                chunk_rows += conn.execute(
+            article_rows = list(
+                _rows_where_in(conn, "SELECT * FROM articles WHERE id IN ({marks})", ids)
+            )
+            chunk_rows = list(
+                _rows_where_in(
+                    conn,
                     "SELECT id, article_id, ordinal, start, end, embed_hash FROM chunks "
-                    f"WHERE article_id IN ({marks})",
-                    part,
-                ).fetchall()
+                    "WHERE article_id IN ({marks})",
+                    ids,
+                )
+            )
             chunk_rows.sort(key=lambda row: row[0])
         chunks = [StoredChunk(*row) for row in chunk_rows]
         vectors = np.zeros((len(chunks), dimension), dtype=np.float32)
         position = {c.embed_hash: [] for c in chunks}  # type: dict[str, list[int]]
         for i, c in enumerate(chunks):
             position[c.embed_hash].append(i)
-        keys = list(position)
-        for begin in range(0, len(keys), 500):
-            part = keys[begin : begin + 500]
-            marks = ",".join("?" * len(part))
-            query = f"SELECT hash, vector FROM embeddings WHERE hash IN ({marks})"
-            for h, blob in conn.execute(query, part):
-                vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape[0] != dimension:
-                    raise IndexCorruptError(
-                        f"an embedding in {store.path} has {vector.shape[0]} dimensions, "
-                        f"expected {dimension}; run `{RECOVERY_COMMAND}`"
-                    )
-                vectors[position.pop(h)] = vector
+        query = "SELECT hash, vector FROM embeddings WHERE hash IN ({marks})"
+        for h, blob in _rows_where_in(conn, query, list(position)):
+            vector = np.frombuffer(blob, dtype=np.float32)
+            if vector.shape[0] != dimension:
+                raise IndexCorruptError(
+                    f"an embedding in {store.path} has {vector.shape[0]} dimensions, "
+                    f"expected {dimension}; run `{RECOVERY_COMMAND}`"
+                )
+            vectors[position.pop(h)] = vector
         if position:
             raise IndexCorruptError(
                 f"{len(position)} chunk embeddings are missing from {store.path}; "
