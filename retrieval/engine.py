@@ -165,7 +165,8 @@ class Engine:
             raise IndexMismatchError(
                 f"the index in {self.index_dir} was built with other settings: "
                 + ", ".join(differences)
-                + f". Run `{RECOVERY_COMMAND}` to rebuild it for the current settings{hint}."
+                + f". Run `{RECOVERY_COMMAND}` to rebuild it for the current settings{hint}.",
+                ", ".join(differences),
             )
 
     def _snapshot_from(self, contents: StoreContents) -> Snapshot:

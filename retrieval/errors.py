@@ -20,6 +20,10 @@ class FetchError(NewsdeskError):
 class IndexMismatchError(NewsdeskError):
     """The index on disk was built with other settings than the ones in force."""
 
+    def __init__(self, message: str, differences: str = "") -> None:
+        super().__init__(message)
+        self.differences = differences  # e.g. "model 'a' (now 'b')", without the remedy
+
 
 class IndexCorruptError(NewsdeskError):
     """The index database cannot be read."""

@@ -131,22 +131,36 @@ def index() -> None:
 def index_rebuild(obj: Context, full: bool) -> None:
     """Sync the index with the articles folder: add new, re-index changed, drop deleted files.
 
+    An index built with another model, encoder or chunk settings is rebuilt in full.
+
     \b
     Examples:
       newsdesk index rebuild
-      newsdesk index rebuild --full    # after changing the model or chunk settings
+      newsdesk index rebuild --full    # re-encode everything into a fresh index
     """
     from retrieval.collection import sync_with_folder
+    from retrieval.errors import IndexMismatchError
 
     settings = obj.settings
     if not settings.articles_dir.is_dir():
         fail(f"articles folder {settings.articles_dir} does not exist (NEWSDESK_ARTICLES_DIR)")
+    if not full:
+        try:
+            engine = obj.engine()
+        except IndexMismatchError as exc:
+            # The articles folder is the source of truth, so this command can always recover:
+            # after a settings change or an upgrade that changed the encoder, `make run` then
+            # keeps working instead of stopping at an error.
+            click.echo(
+                f"the index was built with other settings ({exc.differences}); "
+                "rebuilding it in full.",
+                err=True,
+            )
+            full = True
     if full:
         from bot.compose import build_engine_for_full_rebuild
 
         engine = build_engine_for_full_rebuild(settings)
-    else:
-        engine = obj.engine()
     # The folder is read under the index's write lock, so a bot's /add meanwhile is kept.
     with ProgressBar() as bar:
         report = sync_with_folder(engine, settings, full=full, progress=bar)

@@ -143,6 +143,16 @@ def test_model_mismatch_names_the_fix(built: Workspace) -> None:
     assert "newsdesk index rebuild --full" in one_line_error(out)
 
 
+def test_rebuild_after_a_settings_change_rebuilds_in_full(built: Workspace) -> None:
+    """`make run` starts with `index rebuild`: it must recover, not stop at the mismatch."""
+    out = built.run("index", "rebuild", NEWSDESK_MODEL="hashing:64")
+    assert out.returncode == 0, out.stderr
+    assert "model 'hashing:256' (now 'hashing:64')" in out.stderr
+    assert "rebuilding it in full" in out.stderr
+    assert "Index rebuilt:" in out.stdout
+    assert built.run("ask", "bees", NEWSDESK_MODEL="hashing:64").returncode == 0
+
+
 class _Page(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = (
