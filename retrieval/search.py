@@ -134,6 +134,7 @@ def search_snapshot(
     if abstained:
         nearest = [snapshot.articles[a].title for a in ranked_articles[:NEAREST_TITLES]]
     else:
+        _vary_highlights(snapshot, page, sentences, query_tokens, analyzer)
         for row in page:
             hits.append(
                 _hit(
@@ -223,6 +224,27 @@ def _sentence_matches(
 ) -> list[SentenceMatch]:
     passages = snapshot.sentences.get(rows, snapshot.passage, analyzer.tokens)
     return best_sentences(passages, query_tokens, snapshot.lexical.idf)
+
+
+def _vary_highlights(
+    snapshot: Snapshot,
+    page: list[int],
+    sentences: dict[int, SentenceMatch],
+    query_tokens: list[str],
+    analyzer: Analyzer,
+) -> None:
+    """Overlapping passages of one article often share their best sentence; a later excerpt
+    then highlights its next best one (if it shares a word with the question) instead of
+    showing the reader the same sentence twice."""
+    highlighted: dict[str, set[tuple[int, int]]] = {}
+    for row in page:
+        used = highlighted.setdefault(snapshot.chunks.article_ids[row], set())
+        match = sentences[row]
+        if (match.start, match.end) in used:
+            passage = snapshot.sentences.get([row], snapshot.passage, analyzer.tokens)
+            [match] = best_sentences(passage, query_tokens, snapshot.lexical.idf, avoid=[used])
+            sentences[row] = match
+        used.add((match.start, match.end))
 
 
 def _rerank_by_sentence(

@@ -4,6 +4,7 @@ stays within its size."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from retrieval.engine import Engine
 from retrieval.highlight import SentenceCache, best_sentences, split_sentences
@@ -71,3 +72,36 @@ def test_search_fills_the_snapshots_cache_and_a_new_snapshot_starts_empty(
     engine.add(SAMPLE_ARTICLES[2:])
     assert len(engine.snapshot.sentences) == 0
     assert len(dataclasses.replace(engine.snapshot).sentences) == 0
+
+
+def test_overlapping_excerpts_highlight_different_sentences(tmp_path: Path) -> None:
+    """Two shown passages of one article that share their best sentence: the later one
+    highlights its own next best sentence instead of repeating it."""
+    from retrieval.embedding.hashing import HashingEmbedder
+    from retrieval.settings import RetrievalSettings
+    from tests.factories import make_article
+
+    sentences = [
+        "Otters crack shellfish open with stones.",
+        "Sea otters float on their backs in kelp beds.",
+        "Otters use stones as tools to open shellfish every day.",
+        "Young otters learn to use stones from their mothers.",
+        "Otters keep a favourite stone in a skin pocket.",
+        "Their dense fur keeps sea otters warm in cold water.",
+    ]
+    settings = RetrievalSettings(  # type: ignore[call-arg]
+        _env_file=None,
+        index_dir=tmp_path / "index",
+        model="hashing",
+        chunk_tokens=32,
+        chunk_overlap_tokens=12,
+        per_article_cap=4,
+        abstain_threshold=0.0,
+    )
+    engine = Engine(settings, HashingEmbedder()).open()
+    engine.add([make_article("otters", "Otters", " ".join(sentences))])
+    hits = engine.search("otters use stones to open shellfish", k=4).hits
+    assert len({(h.start, h.end) for h in hits}) == len(hits) > 1
+    assert len({h.highlight for h in hits}) == len(hits)
+    for hit in hits:
+        assert hit.excerpt[hit.highlight_start - hit.start :].startswith(hit.highlight)
