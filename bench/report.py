@@ -600,7 +600,7 @@ def add_section(data: Data) -> str:
     return (
         f"`engine.add` of one article into a {res['index_chunks']:,}-chunk index "
         f"({res['backend']}), then the first search for it. `rest` is SQLite, the snapshot swap "
-        "(a BM25 delta segment, FAISS updated) and saving the derived files.\n\n"
+        "(delta segments for BM25 and the dense index) and saving the small files that changed.\n\n"
         f"{body}\n\nThe same on larger collections (one index filled with synthetic articles "
         "and vectors up to each size, then real articles added with the real encoder):\n\n"
         f"{scale}\n\n{provenance(data)}"
