@@ -1,15 +1,16 @@
-"""Sentence matches from the per-snapshot cache equal those computed afresh, and the cache
-stays within its size."""
+"""Sentence matches from the per-snapshot cache equal those computed afresh, the cache
+stays within its size, and overlapping excerpts highlight different sentences."""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
+from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.highlight import SentenceCache, best_sentences, split_sentences
 from retrieval.index.lexical import Analyzer
-from tests.factories import REUTERS, SAMPLE_ARTICLES
+from retrieval.settings import RetrievalSettings
+from tests.factories import REUTERS, SAMPLE_ARTICLES, make_article
 
 TEXT = REUTERS.read_text(encoding="utf-8")
 # Passages of the Reuters article, overlapping and cut mid-word, plus one of only spaces.
@@ -74,13 +75,9 @@ def test_search_fills_the_snapshots_cache_and_a_new_snapshot_starts_empty(
     assert len(dataclasses.replace(engine.snapshot).sentences) == 0
 
 
-def test_overlapping_excerpts_highlight_different_sentences(tmp_path: Path) -> None:
+def test_overlapping_excerpts_highlight_different_sentences(settings: RetrievalSettings) -> None:
     """Two shown passages of one article that share their best sentence: the later one
     highlights its own next best sentence instead of repeating it."""
-    from retrieval.embedding.hashing import HashingEmbedder
-    from retrieval.settings import RetrievalSettings
-    from tests.factories import make_article
-
     sentences = [
         "Otters crack shellfish open with stones.",
         "Sea otters float on their backs in kelp beds.",
@@ -89,14 +86,8 @@ def test_overlapping_excerpts_highlight_different_sentences(tmp_path: Path) -> N
         "Otters keep a favourite stone in a skin pocket.",
         "Their dense fur keeps sea otters warm in cold water.",
     ]
-    settings = RetrievalSettings(  # type: ignore[call-arg]
-        _env_file=None,
-        index_dir=tmp_path / "index",
-        model="hashing",
-        chunk_tokens=32,
-        chunk_overlap_tokens=12,
-        per_article_cap=4,
-        abstain_threshold=0.0,
+    settings = settings.model_copy(
+        update={"chunk_tokens": 32, "per_article_cap": 4, "abstain_threshold": 0.0}
     )
     engine = Engine(settings, HashingEmbedder()).open()
     engine.add([make_article("otters", "Otters", " ".join(sentences))])
