@@ -290,13 +290,20 @@ def indexed(options: Options, backend: str, evalset: EvalSet, **settings: Any) -
     """An engine on the index of `evalset` with `backend` under the cache (built, or brought
     up to date, first), each question encoded once."""
     from retrieval.engine import Engine
+    from retrieval.errors import IndexMismatchError
     from retrieval.loaders import load_file
 
     index_dir = options.cache / "indexes" / backend / evalset.name
     config = index_settings(index_dir, backend, **settings)
     embedder: Any = RememberedQueries(load_embedder(backend, options))
-    engine = Engine(config, embedder).open()
-    engine.sync(load_file(evalset.articles, max_bytes=50_000_000), remove_missing=True)
+    articles = load_file(evalset.articles, max_bytes=50_000_000)
+    try:
+        engine = Engine(config, embedder).open()
+    except IndexMismatchError:  # cached by an older version or other settings
+        engine = Engine(config, embedder)
+        engine.rebuild_full(articles)
+    else:
+        engine.sync(articles, remove_missing=True)
     return engine
 
 

@@ -88,9 +88,11 @@ def build_engine(
     return engine.open(create=create)
 
 
-def build_engine_for_full_rebuild(settings: RetrievalSettings) -> Engine:
+def build_engine_for_full_rebuild(
+    settings: RetrievalSettings, *, embedder: Embedder | None = None
+) -> Engine:
     """An engine that has not opened the old index: it may have been built for other settings."""
-    return Engine(settings, build_embedder(settings))
+    return Engine(settings, embedder or build_embedder(settings))
 
 
 def read_index_status(settings: RetrievalSettings) -> IndexStatus:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.cli.output import ProgressBar
-from bot.compose import build_embedder, build_engine, with_index_dir
+from bot.compose import (
+    build_embedder,
+    build_engine,
+    build_engine_for_full_rebuild,
+    with_index_dir,
+)
+from retrieval.errors import IndexMismatchError
 from retrieval.evaluation import evaluate, load_queries
 from retrieval.loaders import load_file, load_folder
 from retrieval.settings import RetrievalSettings
 
+logger = logging.getLogger(__name__)
 METRICS = (
     "ans@1",
     "ans@5",
@@ -51,9 +59,17 @@ def run_evaluation(
             articles = load_folder(articles_path, max_bytes=settings.max_article_bytes).articles
         else:
             articles = load_file(articles_path, max_bytes=settings.max_article_bytes)
-        engine = build_engine(settings, embedder=embedder)
         with ProgressBar(enabled=show_progress) as bar:
-            engine.sync(articles, remove_missing=True, progress=bar)
+            try:
+                engine = build_engine(settings, embedder=embedder)
+            except IndexMismatchError as exc:
+                # A kept index from other settings (or an older newsdesk): the articles given
+                # are the whole collection, so it is simply built again.
+                logger.warning("rebuilding %s in full: %s", settings.index_dir, exc.differences)
+                engine = build_engine_for_full_rebuild(settings, embedder=embedder)
+                engine.rebuild_full(articles, progress=bar)
+            else:
+                engine.sync(articles, remove_missing=True, progress=bar)
         results: dict[str, dict[str, Any]] = {}
         for mode in modes:
             with ProgressBar(enabled=show_progress) as bar:

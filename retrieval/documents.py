@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 
 _WS = re.compile(r"\s+")
 
@@ -35,7 +36,7 @@ class Article:
     )
     extra: dict[str, str] = field(default_factory=dict)  # other front-matter keys (e.g. added_by)
 
-    @property
+    @cached_property  # searches ask for it per passage; the fields never change
     def content_hash(self) -> str:
         """Changes whenever anything that is indexed or shown changes."""
         meta = "\x1f".join(

@@ -27,6 +27,7 @@ from retrieval.errors import (
 )
 from retrieval.index import derived, location
 from retrieval.index.lexical import Analyzer
+from retrieval.index.sentence_vectors import StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
 from retrieval.index.store import (
     RECOVERY_COMMAND,
@@ -62,6 +63,7 @@ class IndexStatus:
     generation: int
     path: Path
     embedding_backend: str = "torch"
+    sentences: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Engine:
             "dimension": str(self.embedder.dimension),
             "embedding_backend": self.embedder.backend,
             "encoder_recipe": self.embedder.recipe,
+            "sentence_vectors": "1" if self.settings.sentence_vectors else "0",
         }
         manifest.update({k: str(v) for k, v in self.chunker.as_manifest().items()})
         return manifest
@@ -141,7 +144,11 @@ class Engine:
     def _check_manifest(self, manifest: dict[str, str]) -> None:
         expected = self.expected_manifest()
         # Indexes from before recipes were recorded were made with each backend's first one.
-        defaults = {"embedding_backend": stored_backend(manifest), "encoder_recipe": "1"}
+        defaults = {
+            "embedding_backend": stored_backend(manifest),
+            "encoder_recipe": "1",
+            "sentence_vectors": "0",
+        }
         manifest = defaults | manifest
         differences = [
             f"{key} {manifest.get(key, 'missing')!r} (now {value!r})"
@@ -177,7 +184,13 @@ class Engine:
             dense, lexical = loaded
             table = chunk_table(contents)
             return Snapshot(
-                contents.generation, contents.articles, table, contents.vectors, dense, lexical
+                contents.generation,
+                contents.articles,
+                table,
+                contents.vectors,
+                dense,
+                lexical,
+                sentence_vectors=self._sentence_vectors(),
             )
         if rows:
             logger.info("building search indexes for %d chunks from SQLite", rows)
@@ -186,9 +199,15 @@ class Engine:
             self._analyzer,
             self.embedder.dimension,
             exact_limit=self.settings.dense_exact_limit,
+            sentence_vectors=self._sentence_vectors(),
         )
         self._save_derived(snapshot)
         return snapshot
+
+    def _sentence_vectors(self) -> StoredSentenceVectors | None:
+        if not self.settings.sentence_vectors:
+            return None
+        return StoredSentenceVectors(self.store.path, self.embedder.dimension)
 
     def _derived_dir(self) -> Path:
         folder = self.index_dir / "derived" / (self._index_id or "new")
@@ -294,6 +313,7 @@ class Engine:
                 progress=progress,
                 report=report,
                 sweep_embeddings=remove_missing,
+                encode_sentences=self.settings.sentence_vectors,
             )
             self._refresh_snapshot(set(report.removed), report.written)
         report.seconds = time.perf_counter() - started
@@ -341,7 +361,13 @@ class Engine:
                 store = Store(database)
                 wanted = _dedupe_batch(articles, report)
                 write_articles(
-                    store, self.embedder, self.chunker, wanted, progress=progress, report=report
+                    store,
+                    self.embedder,
+                    self.chunker,
+                    wanted,
+                    progress=progress,
+                    report=report,
+                    encode_sentences=self.settings.sentence_vectors,
                 )
                 report.changed = [a for a in report.added if a in previous_ids]
                 report.added = [a for a in report.added if a not in previous_ids]
@@ -458,6 +484,7 @@ def read_status(index_dir: Path) -> IndexStatus:
         generation=int(manifest.get("generation", "0")),
         path=index_dir,
         embedding_backend=stored_backend(manifest),
+        sentences=store.sentence_count(),
     )
 
 

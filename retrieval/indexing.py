@@ -11,6 +11,7 @@ from retrieval.documents import Article, Chunk, content_hash
 from retrieval.embedding.base import Embedder
 from retrieval.index.store import Store
 from retrieval.progress import NoProgress, Progress
+from retrieval.sentences import sentence_spans
 
 logger = logging.getLogger(__name__)
 BATCH_CHUNKS = 64  # chunks encoded between commits: a kill loses at most this much work
@@ -25,6 +26,7 @@ class SyncReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped id, kept id)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     chunks_encoded: int = 0
+    sentences_encoded: int = 0
     chunks_written: int = 0
     seconds: float = 0.0
 
@@ -43,7 +45,10 @@ class SyncReport:
             parts.append(f"{len(self.duplicates)} duplicates skipped")
         if self.skipped:
             parts.append(f"{len(self.skipped)} bad files skipped")
-        return ", ".join(parts) + f"; {self.chunks_encoded} chunks encoded in {self.seconds:.1f}s"
+        encoded = f"{self.chunks_encoded} chunks"
+        if self.sentences_encoded:
+            encoded += f" and {self.sentences_encoded} sentences"
+        return ", ".join(parts) + f"; {encoded} encoded in {self.seconds:.1f}s"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,15 @@ class _Planned:
     hashes: list[str]
     texts: list[str]
     is_new: bool
+    # (start, end, hash) of the sentences encoded on their own, and their texts.
+    sentences: list[tuple[int, int, str]] = field(default_factory=list)
+    sentence_texts: list[str] = field(default_factory=list)
+
+    def to_encode(self) -> list[tuple[str, str]]:
+        """(hash, text) of every vector the article uses: its chunks' and sentences'."""
+        pairs = list(zip(self.hashes, self.texts, strict=True))
+        pairs += [(h, t) for (_, _, h), t in zip(self.sentences, self.sentence_texts, strict=True)]
+        return pairs
 
 
 def write_articles(
@@ -65,10 +79,13 @@ def write_articles(
     progress: Progress | None = None,
     report: SyncReport,
     sweep_embeddings: bool = False,
+    encode_sentences: bool = True,
 ) -> None:
     """Store `articles` (new or changed) and delete `remove_ids`; fills `report`. Vectors the
     replaced and removed chunks leave unused are dropped; `sweep_embeddings` drops every unused
-    one (a folder sync: it costs a pass over the whole cache)."""
+    one (a folder sync: it costs a pass over the whole cache). With `encode_sentences`, the
+    sentences of articles with several chunks are also encoded one by one: the search uses
+    them to choose which of an article's passages to quote."""
     progress = progress or NoProgress()
     stored = store.article_hashes([a.id for a in articles])
     planned: list[_Planned] = []
@@ -78,6 +95,9 @@ def write_articles(
             continue
         chunks = chunk_article(article, chunker, embedder.count_tokens)
         texts = [embedding_text(article.title, c.text) for c in chunks]
+        # A one-passage article has no choice of passage to make: its sentences would go unused.
+        spans = sentence_spans(article.text) if encode_sentences and len(chunks) > 1 else []
+        sentence_texts = [article.text[start:end] for start, end in spans]
         planned.append(
             _Planned(
                 article,
@@ -85,12 +105,17 @@ def write_articles(
                 [content_hash(t) for t in texts],
                 texts,
                 is_new=article.id not in stored,
+                sentences=[
+                    (start, end, content_hash(text))
+                    for (start, end), text in zip(spans, sentence_texts, strict=True)
+                ],
+                sentence_texts=sentence_texts,
             )
         )
 
-    cached = store.cached_hashes(h for p in planned for h in p.hashes)
-    to_encode = len({h for p in planned for h in p.hashes} - cached)
-    progress.start(to_encode, "encoding chunks")
+    cached = store.cached_hashes(h for p in planned for h, _ in p.to_encode())
+    to_encode = len({h for p in planned for h, _ in p.to_encode()} - cached)
+    progress.start(to_encode, "encoding passages and sentences")
 
     # The last batch also deletes `remove_ids` and drops orphaned embeddings, in the same
     # transaction: a write that fits in one batch (every single add) is all or nothing.
@@ -98,6 +123,7 @@ def write_articles(
     batch_size = 0
     for item in planned:
         batches[-1].append(item)
+        # Sized in chunks; the article's sentences ride along (~0.6x its chunks' encoding).
         batch_size += sum(1 for h in item.hashes if h not in cached)
         if batch_size >= BATCH_CHUNKS:
             batches.append([])
@@ -136,9 +162,10 @@ def _commit_batch(
 ) -> None:
     missing: dict[str, str] = {}
     for item in batch:
-        for h, text in zip(item.hashes, item.texts, strict=True):
+        for h, text in item.to_encode():
             if h not in cached:
                 missing.setdefault(h, text)
+    chunk_hashes = {h for item in batch for h in item.hashes}
     vectors = None
     if missing:
         vectors = embedder.encode(list(missing.values()), progress=progress.advance)
@@ -151,7 +178,7 @@ def _commit_batch(
         changed = [item.article.id for item in batch if not item.is_new]
         replaced |= store.embed_hashes_of(conn, [*changed, *remove_ids])
         for item in batch:
-            store.put_article(conn, item.article, item.chunks, item.hashes)
+            store.put_article(conn, item.article, item.chunks, item.hashes, item.sentences)
         removed = [aid for aid in remove_ids if store.delete_article(conn, aid)]
         if sweep == "all":
             store.drop_orphan_embeddings(conn)
@@ -159,7 +186,9 @@ def _commit_batch(
             store.drop_unused_embeddings(conn, replaced)
         store.bump_generation(conn)
     cached.update(missing)
-    report.chunks_encoded += len(missing)
+    encoded_chunks = sum(1 for h in missing if h in chunk_hashes)
+    report.chunks_encoded += encoded_chunks
+    report.sentences_encoded += len(missing) - encoded_chunks
     report.removed.extend(removed)
     for item in batch:
         report.chunks_written += len(item.chunks)

@@ -24,6 +24,7 @@ class SearchParams:
     feedback_weight: float = 0.5
     feedback_blend: float = 0.5
     sentence_weight: float = 0.0
+    sentence_cosine_weight: float = 0.0
     rerank_depth: int = 30
 
     @classmethod
@@ -52,5 +53,6 @@ class SearchParams:
             feedback_weight=settings.feedback_weight,
             feedback_blend=settings.feedback_blend,
             sentence_weight=settings.sentence_weight,
+            sentence_cosine_weight=settings.sentence_cosine_weight,
             rerank_depth=settings.rerank_depth,
         )

@@ -78,7 +78,7 @@ def search_snapshot(
     sentences: dict[int, SentenceMatch] = {}
     if params.sentence_weight > 0 and ordered and query_tokens:
         ordered, sentences = _rerank_by_sentence(
-            snapshot, ordered, retrieved.fused, query_tokens, params, analyzer
+            snapshot, ordered, retrieved.fused, query_tokens, params, analyzer, dense_vector
         )
     if feedback is not None:
         ordered = reorder_articles(ordered, snapshot.chunks.article_ids, *feedback)
@@ -254,11 +254,13 @@ def _rerank_by_sentence(
     query_tokens: list[str],
     params: SearchParams,
     analyzer: Analyzer,
+    query_vector: np.ndarray | None,
 ) -> tuple[list[int], dict[int, SentenceMatch]]:
     """Chooses, within each article, which passage to cite first: the one with a sentence
-    holding most of the question's rare words (answers sit in sentences, and fusion cannot
-    see sentence boundaries). Articles keep the places fusion gave them, so the article
-    ranking is unchanged; only the passage shown in each place can change."""
+    holding most of the question's rare words, and the sentence closest to it in meaning
+    (answers sit in sentences, and fusion cannot see sentence boundaries; the cosine also
+    finds answers that paraphrase the question). Articles keep the places fusion gave them,
+    so the article ranking is unchanged; only the passage shown in each place can change."""
     head = ordered[: params.rerank_depth]
     article_of = snapshot.chunks.article_ids
     places: dict[str, list[int]] = {}
@@ -272,6 +274,11 @@ def _rerank_by_sentence(
     rescored = {
         row: fused[row] + params.sentence_weight * match.share for row, match in matches.items()
     }
+    has_sentences = snapshot.sentence_vectors is not None
+    if params.sentence_cosine_weight > 0 and has_sentences and query_vector is not None:
+        cosines = snapshot.closest_sentence_cosines(contested, query_vector)
+        for row, cosine in zip(contested, cosines, strict=True):
+            rescored[row] += params.sentence_cosine_weight * cosine
     reordered = list(head)
     for positions in places.values():
         if len(positions) < 2:

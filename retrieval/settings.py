@@ -36,6 +36,12 @@ class RetrievalSettings(BaseSettings):
     model_cache_dir: Path | None = Field(
         None, description="where exported ONNX graphs are kept; default <index_dir>/models"
     )
+    sentence_vectors: bool = Field(
+        True,
+        description="also encode each sentence of articles with several chunks (~+60 % "
+        "indexing time) so answers quote the passage holding the closest sentence; changing "
+        "it needs `newsdesk index rebuild --full`",
+    )
     dense_exact_limit: int = Field(
         50_000, ge=0, description="chunks up to which dense search is exact; HNSW above"
     )
@@ -66,6 +72,13 @@ class RetrievalSettings(BaseSettings):
     )
     sentence_weight: float = Field(
         0.2, ge=0.0, le=5.0, description="rerank: weight of the best single-sentence match"
+    )
+    sentence_cosine_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=5.0,
+        description="rerank: weight of the question's cosine with a passage's closest sentence "
+        "(needs sentence vectors)",
     )
     rerank_depth: int = Field(30, ge=1, le=500, description="passages the rerank looks at")
     abstain_threshold: float = Field(

@@ -196,6 +196,7 @@ def index_status(obj: Context, as_json: bool) -> None:
         ("Index", str(status.path)),
         ("Articles", str(status.articles)),
         ("Chunks", str(status.chunks)),
+        ("Sentences", f"{status.sentences} (encoded on their own, for choosing passages)"),
         ("Model", status.model),
         ("Backend", status.embedding_backend),
         ("Dimension", str(status.dimension)),

@@ -17,6 +17,7 @@ from retrieval.documents import Article
 from retrieval.highlight import SentenceCache
 from retrieval.index.dense import DEFAULT_EXACT_LIMIT, DenseIndex
 from retrieval.index.lexical import Analyzer, LexicalIndex
+from retrieval.index.sentence_vectors import PassageRef, SentenceVectors
 from retrieval.index.store import StoreContents
 
 logger = logging.getLogger(__name__)
@@ -88,11 +89,38 @@ class Snapshot:
     )
     # Where `vectors` lives when it has room to grow (None: a plain array, copied on add).
     row_buffer: RowBuffer | None = field(default=None, repr=False, compare=False)
+    # Vectors of single sentences (None: the index has none, the rerank goes without).
+    sentence_vectors: SentenceVectors | None = field(default=None, repr=False, compare=False)
 
     def passage(self, row: int) -> tuple[str, int, int]:
         """The row's article text and where in it the chunk starts and ends."""
         article = self.articles[self.chunks.article_ids[row]]
         return article.text, int(self.chunks.starts[row]), int(self.chunks.ends[row])
+
+    def passage_ref(self, row: int) -> PassageRef:
+        article = self.articles[self.chunks.article_ids[row]]
+        return PassageRef(
+            article.id,
+            article.content_hash,
+            int(self.chunks.starts[row]),
+            int(self.chunks.ends[row]),
+        )
+
+    def closest_sentence_cosines(
+        self, rows: Sequence[int], query_vector: np.ndarray
+    ) -> list[float]:
+        """For each row, the question's cosine with the closest sentence inside the passage,
+        or with the whole passage when it has no sentence encoded on its own."""
+        inside: list[np.ndarray] = []
+        if self.sentence_vectors is not None:
+            inside = self.sentence_vectors.within([self.passage_ref(r) for r in rows])
+        cosines = []
+        for position, row in enumerate(rows):
+            vectors = inside[position] if inside else self.vectors[row : row + 1]
+            if not len(vectors):
+                vectors = self.vectors[row : row + 1]
+            cosines.append(float((vectors @ query_vector).max()))  # unit vectors: dot = cosine
+        return cosines
 
     def chunk_text(self, row: int) -> str:
         article = self.articles[self.chunks.article_ids[row]]
@@ -111,6 +139,7 @@ def build_snapshot(
     dimension: int,
     *,
     exact_limit: int = DEFAULT_EXACT_LIMIT,
+    sentence_vectors: SentenceVectors | None = None,
 ) -> Snapshot:
     table = chunk_table(contents)
     return Snapshot(
@@ -120,6 +149,7 @@ def build_snapshot(
         vectors=contents.vectors,
         dense=DenseIndex.build(table.ids, contents.vectors, dimension, exact_limit=exact_limit),
         lexical=LexicalIndex.build(_tokens(contents, table, analyzer)),
+        sentence_vectors=sentence_vectors,
     )
 
 
@@ -199,6 +229,7 @@ def apply_changes(
         dense=dense,
         lexical=lexical,
         row_buffer=buffer,
+        sentence_vectors=old.sentence_vectors,
     )
 
 

@@ -21,7 +21,8 @@ from retrieval.documents import Article, Chunk
 from retrieval.errors import DiskFullError, IndexCorruptError, NewsdeskError
 
 logger = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
+# 2: single sentences' vectors (the `sentences` table).
+SCHEMA_VERSION = 2
 RECOVERY_COMMAND = "newsdesk index rebuild --full"
 
 _EMBED_HASH_INDEX = "CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks(embed_hash)"
@@ -54,6 +55,14 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sentences (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    embed_hash TEXT NOT NULL,
+    PRIMARY KEY (article_id, start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sentences_embed_hash ON sentences(embed_hash);
 """
     + f"{_EMBED_HASH_INDEX};\n"
 )
@@ -198,6 +207,14 @@ class Store:
             chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return int(articles), int(chunks)
 
+    def sentence_count(self) -> int:
+        """Sentences encoded on their own (0 for indexes from before they existed)."""
+        with self.reading() as conn:
+            try:
+                return int(conn.execute("SELECT COUNT(*) FROM sentences").fetchone()[0])
+            except sqlite3.OperationalError:  # no such table: an older schema
+                return 0
+
     # -- embeddings ------------------------------------------------------------------------
 
     def cached_hashes(self, hashes: Iterable[str]) -> set[str]:
@@ -222,32 +239,37 @@ class Store:
 
     @staticmethod
     def drop_orphan_embeddings(conn: sqlite3.Connection) -> None:
-        """Every cached vector no chunk uses; reads the whole table (~0.3 s at 50k chunks),
-        so only folder syncs do it, which read every article anyway."""
+        """Every cached vector no chunk or sentence uses; reads the whole table (~0.3 s at
+        50k chunks), so only folder syncs do it, which read every article anyway."""
         conn.execute(
-            "DELETE FROM embeddings WHERE hash NOT IN (SELECT DISTINCT embed_hash FROM chunks)"
+            "DELETE FROM embeddings WHERE hash NOT IN "
+            "(SELECT embed_hash FROM chunks UNION SELECT embed_hash FROM sentences)"
         )
 
     @staticmethod
     def embed_hashes_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> set[str]:
-        """The vectors `article_ids`' chunks use now (before they are replaced or removed)."""
+        """The vectors `article_ids`' chunks and sentences use now (before they are replaced
+        or removed)."""
         found: set[str] = set()
         for article_id in article_ids:
-            rows = conn.execute(
-                "SELECT embed_hash FROM chunks WHERE article_id = ?", (article_id,)
-            ).fetchall()
-            found.update(r[0] for r in rows)
+            for table in ("chunks", "sentences"):
+                rows = conn.execute(
+                    f"SELECT embed_hash FROM {table} WHERE article_id = ?", (article_id,)
+                ).fetchall()
+                found.update(r[0] for r in rows)
         return found
 
     @staticmethod
     def drop_unused_embeddings(conn: sqlite3.Connection, hashes: Iterable[str]) -> None:
-        """Of `hashes`, the vectors no chunk uses any more: what one add or remove can orphan,
-        found through the embed_hash index in time independent of the collection."""
+        """Of `hashes`, the vectors no chunk or sentence uses any more: what one add or
+        remove can orphan, found through the embed_hash indexes in time independent of the
+        collection."""
         # Indexes made before the embed_hash index existed get it on their first write.
         conn.execute(_EMBED_HASH_INDEX)
         conn.executemany(
             "DELETE FROM embeddings WHERE hash = ?1 "
-            "AND NOT EXISTS (SELECT 1 FROM chunks WHERE embed_hash = ?1)",
+            "AND NOT EXISTS (SELECT 1 FROM chunks WHERE embed_hash = ?1) "
+            "AND NOT EXISTS (SELECT 1 FROM sentences WHERE embed_hash = ?1)",
             ((h,) for h in hashes),
         )
 
@@ -255,8 +277,14 @@ class Store:
 
     @staticmethod
     def put_article(
-        conn: sqlite3.Connection, article: Article, chunks: Sequence[Chunk], hashes: Sequence[str]
+        conn: sqlite3.Connection,
+        article: Article,
+        chunks: Sequence[Chunk],
+        hashes: Sequence[str],
+        sentences: Sequence[tuple[int, int, str]] = (),
     ) -> None:
+        """The article with its chunks (and their vectors' hashes) and the (start, end, hash)
+        of the sentences encoded on their own; replaces a stored one with the same id."""
         conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
         conn.execute(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -281,6 +309,10 @@ class Store:
                 (article.id, c.ordinal, c.start, c.end, h)
                 for c, h in zip(chunks, hashes, strict=True)
             ),
+        )
+        conn.executemany(
+            "INSERT INTO sentences VALUES (?,?,?,?)",
+            ((article.id, start, end, h) for start, end, h in sentences),
         )
 
     @staticmethod

@@ -97,8 +97,9 @@ def test_status(built: Workspace) -> None:
     data = json.loads(out.stdout)
     assert (data["articles"], data["model"], data["dimension"]) == (2, "hashing:256", 256)
     assert data["chunks"] >= 2 and data["size_bytes"] > 0 and data["last_build"]
+    assert data["sentences"] > data["chunks"]  # the Reuters article has several passages
     text = built.run("index", "status").stdout
-    assert "Articles:" in text and "Size on disk:" in text
+    assert "Articles:" in text and "Sentences:" in text and "Size on disk:" in text
 
 
 def test_ask_json_cites_the_reuters_article(built: Workspace) -> None:

@@ -105,7 +105,7 @@ def test_incremental_update_encodes_only_changed_chunks(
     report = engine.sync(SAMPLE_ARTICLES, remove_missing=True)
     assert sorted(report.added) == ["bees", "trains", "volcanoes"]
     total = embedder.texts_encoded
-    assert total == report.chunks_encoded > 0
+    assert total == report.chunks_encoded + report.sentences_encoded > 0
 
     again = engine.sync(SAMPLE_ARTICLES, remove_missing=True)
     assert (again.unchanged, again.chunks_encoded, embedder.texts_encoded) == (3, 0, total)
@@ -116,7 +116,7 @@ def test_incremental_update_encodes_only_changed_chunks(
     assert third.changed == ["bees"] and third.unchanged == 2
     # Only the chunks whose text changed were encoded again; the cache served the rest.
     assert 0 < third.chunks_encoded < len(engine.search("bees", k=50, abstain=False).hits) + 2
-    assert embedder.texts_encoded == total + third.chunks_encoded
+    assert embedder.texts_encoded == total + third.chunks_encoded + third.sentences_encoded
     assert "Drones do not sting" in " ".join(
         h.excerpt for h in engine.search("do drones sting?", k=3).hits
     )

@@ -1,0 +1,168 @@
+"""Single sentences' vectors: written with their article, read back for the rerank, gone with
+it, and ignored (never wrong) when the snapshot and the database disagree."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sqlite3
+
+import numpy as np
+import pytest
+
+from retrieval.embedding.hashing import HashingEmbedder
+from retrieval.engine import Engine
+from retrieval.errors import IndexMismatchError
+from retrieval.index.sentence_vectors import PassageRef, StoredSentenceVectors
+from retrieval.search import SearchParams, search_snapshot
+from retrieval.sentences import sentence_spans
+from retrieval.settings import RetrievalSettings
+from tests.factories import SAMPLE_ARTICLES, make_article
+
+FILLER = "The committee met again on Tuesday to review the schedule. " * 6
+ZEBRA = "Zebra migration crosses the Mara river every July."
+NOTES = make_article(
+    "notes",
+    "Notes",
+    f"{FILLER}\n\n{ZEBRA}\n\n{FILLER}\n\nThe ferry timetable changed in spring.\n\n{FILLER}",
+)
+
+
+def _rows(connection: sqlite3.Connection, query: str) -> list[tuple[object, ...]]:
+    return connection.execute(query).fetchall()
+
+
+def test_sentences_of_multi_passage_articles_are_stored_and_read_back(
+    engine: Engine, embedder: HashingEmbedder
+) -> None:
+    report = engine.add([NOTES, *SAMPLE_ARTICLES])
+    snapshot = engine.snapshot
+    assert sum(1 for a in snapshot.chunks.article_ids if a == "notes") > 1
+    with sqlite3.connect(engine.store.path) as conn:
+        stored = _rows(conn, "SELECT article_id, start, end FROM sentences ORDER BY start")
+    # Only the article with several passages has a choice to make, so only its sentences.
+    assert {row[0] for row in stored} == {"notes"}
+    assert [(s, e) for _, s, e in stored] == sentence_spans(NOTES.text)
+    assert report.sentences_encoded == len(
+        set(NOTES.text[s:e] for s, e in sentence_spans(NOTES.text))
+    )
+    assert "sentences encoded" in report.summary()
+
+    rows = [r for r in range(len(snapshot.chunks)) if snapshot.chunks.article_ids[r] == "notes"]
+    within = snapshot.sentence_vectors.within([snapshot.passage_ref(r) for r in rows])
+    for row, vectors in zip(rows, within, strict=True):
+        text, start, end = snapshot.passage(row)
+        expected = [text[s:e] for s, e in sentence_spans(NOTES.text) if s >= start and e <= end]
+        assert len(vectors) == len(expected) > 0
+        assert np.allclose(vectors, embedder.encode(expected))
+
+
+def test_the_closest_sentence_chooses_the_passage_quoted(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    engine = Engine(settings, embedder).open()
+    engine.add([NOTES])
+    snapshot = engine.snapshot
+    question = "zebra migration mara river"
+    vector = embedder.encode_query(question)
+    rows = list(range(len(snapshot.chunks)))
+    holding = [r for r in rows if ZEBRA in snapshot.chunk_text(r)]
+    cosines = snapshot.closest_sentence_cosines(rows, vector)
+    assert rows[int(np.argmax(cosines))] in holding
+
+    # Only the cosine decides here: no lexical sentence evidence.
+    params = dataclasses.replace(
+        SearchParams.from_settings(settings, k=3, abstain=False),
+        sentence_weight=0.0,
+        sentence_cosine_weight=0.5,
+    )
+
+    def search(snap: object) -> list[str]:
+        result = search_snapshot(
+            snap,  # type: ignore[arg-type]
+            question,
+            params,
+            encode_query=embedder.encode_query,
+            analyzer=engine._analyzer,
+        )
+        return [h.excerpt for h in result.hits]
+
+    with_cosine = search(snapshot)
+    assert ZEBRA in with_cosine[0]
+    # Without sentence vectors the same settings rank as before they existed.
+    plain = search(dataclasses.replace(snapshot, sentence_vectors=None))
+    no_weight = dataclasses.replace(params, sentence_cosine_weight=0.0)
+    assert plain == [
+        h.excerpt
+        for h in search_snapshot(
+            snapshot,
+            question,
+            no_weight,
+            encode_query=embedder.encode_query,
+            analyzer=engine._analyzer,
+        ).hits
+    ]
+
+
+def test_removed_and_replaced_articles_take_their_sentences_along(
+    engine: Engine, embedder: HashingEmbedder
+) -> None:
+    engine.add([NOTES, *SAMPLE_ARTICLES])
+    old = engine.snapshot
+    old_refs = [
+        old.passage_ref(r) for r in range(len(old.chunks)) if old.chunks.article_ids[r] == "notes"
+    ]
+    changed = make_article("notes", "Notes", NOTES.text.replace("July", "August"))
+    engine.add([changed])
+    # A search still running on the old snapshot gets no sentences of the new text.
+    assert all(len(v) == 0 for v in old.sentence_vectors.within(old_refs))
+    new = engine.snapshot
+    new_refs = [new.passage_ref(r) for r, a in enumerate(new.chunks.article_ids) if a == "notes"]
+    assert all(len(v) for v in new.sentence_vectors.within(new_refs))
+
+    engine.remove("notes")
+    with sqlite3.connect(engine.store.path) as conn:
+        assert _rows(conn, "SELECT COUNT(*) FROM sentences") == [(0,)]
+        used = _rows(conn, "SELECT COUNT(*) FROM chunks")[0][0]
+        cached = _rows(conn, "SELECT COUNT(*) FROM embeddings")[0][0]
+    # No vector is left that no chunk or sentence uses.
+    assert cached == used == len(engine.snapshot.chunks)
+
+
+def test_unchanged_sentences_are_not_encoded_again(
+    engine: Engine, embedder: HashingEmbedder
+) -> None:
+    engine.add([NOTES])
+    first = embedder.texts_encoded
+    changed = make_article("notes", "Notes", NOTES.text + "\n\nA new closing line was added.")
+    report = engine.add([changed])
+    # The new sentence, plus passages whose text changed; every other sentence was cached.
+    assert report.sentences_encoded == 1
+    assert embedder.texts_encoded == first + report.chunks_encoded + 1
+
+
+def test_a_missing_database_means_no_sentences_not_an_error(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine.add([NOTES])
+    gone = engine.store.path.parent / "gone.sqlite3"
+    source = StoredSentenceVectors(gone, engine.embedder.dimension)
+    with caplog.at_level(logging.WARNING):
+        found = source.within([PassageRef("notes", NOTES.content_hash, 0, len(NOTES.text))])
+    assert [len(v) for v in found] == [0]
+    assert "sentence vectors unavailable" in caplog.text
+    assert not gone.exists()  # a vanished database is not created again
+
+
+def test_turning_sentence_vectors_off_needs_a_full_rebuild(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    Engine(settings, embedder).open().add([NOTES])
+    off = settings.model_copy(update={"sentence_vectors": False})
+    with pytest.raises(IndexMismatchError, match="sentence_vectors"):
+        Engine(off, embedder).open()
+    engine = Engine(off, embedder)
+    report = engine.rebuild_full([NOTES])
+    assert report.sentences_encoded == 0
+    assert engine.snapshot.sentence_vectors is None
+    assert engine.search("zebra migration").hits
