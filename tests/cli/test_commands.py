@@ -278,6 +278,21 @@ def test_eval_json_on_a_small_set(ws: Workspace, tmp_path: Path) -> None:
     assert table.returncode == 0, table.stderr
     assert all(mode in table.stdout for mode in ("hybrid", "dense", "bm25"))
     assert (tmp_path / "kept" / "current.json").exists()
+    # A kept index from other settings (or an older newsdesk) is rebuilt, not an error.
+    again = ws.run(
+        "eval",
+        "--articles",
+        str(articles),
+        "--queries",
+        str(queries),
+        "--index",
+        str(tmp_path / "kept"),
+        "--json",
+        NEWSDESK_CHUNK_TOKENS="128",
+    )
+    assert again.returncode == 0, again.stderr
+    assert "rebuilding" in again.stderr and "chunk_tokens" in again.stderr
+    assert json.loads(again.stdout)["queries"] == 40
 
 
 def test_chat_answers_and_takes_commands(built: Workspace) -> None:
