@@ -9,6 +9,7 @@ chunking's, all of them): `encoded_now` says how many each index did encode, and
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ def seed(engine: Any, source: Path) -> int:
 
 def main(options: Options) -> None:
     from retrieval.engine import Engine
+    from retrieval.errors import IndexMismatchError
     from retrieval.settings import RetrievalSettings
 
     run = Run("chunk_sweep", options)
@@ -89,7 +91,11 @@ def main(options: Options) -> None:
         settings = defaults.model_copy(
             update={"index_dir": index, "chunk_tokens": size, "chunk_overlap_tokens": overlap}
         )
-        engine = Engine(settings, embedder).open()
+        try:
+            engine = Engine(settings, embedder).open()
+        except IndexMismatchError:  # cached by an older version: start it again
+            shutil.rmtree(index)
+            engine = Engine(settings, embedder).open()
         if not len(engine.snapshot.chunks):
             seed(engine, source)
         started = time.perf_counter()

@@ -243,14 +243,16 @@ def cranfield_set(options: Options, queries: int | None = None, *, others: int =
 
 
 @functools.cache
-def load_embedder(backend: str, options: Options, *, batch_size: int = 16) -> Any:
+def load_embedder(backend: str, options: Options, *, batch_size: int | None = None) -> Any:
     """The packaged model on `backend`, loaded once per process (scripts open several
-    indexes with the same encoder)."""
+    indexes with the same encoder); batches as the settings' default unless given."""
     from bot.compose import offline_environment
     from retrieval.embedding.factory import load_embedder as load
-    from retrieval.settings import PACKAGED_MODEL
+    from retrieval.settings import PACKAGED_MODEL, RetrievalSettings
 
     offline_environment()
+    if batch_size is None:
+        batch_size = RetrievalSettings.model_fields["embed_batch_size"].default
     return load(PACKAGED_MODEL, backend=backend, cache_dir=options.models, batch_size=batch_size)
 
 

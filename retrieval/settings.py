@@ -27,7 +27,13 @@ class RetrievalSettings(BaseSettings):
     model: str = Field(
         PACKAGED_MODEL, description="sentence-transformers model name or path; default: packaged"
     )
-    embed_batch_size: int = Field(16, ge=1, le=512)
+    embed_batch_size: int = Field(
+        8,
+        ge=1,
+        le=512,
+        description="texts per encoder run (ONNX: full windows' worth of word pieces, so more "
+        "sentences go per run)",
+    )
     embedding_backend: EmbeddingBackend = Field(
         "onnx-int8",
         description="torch (sentence-transformers, the reference) or an ONNX graph exported "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +105,25 @@ class OnnxEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         session = self._bulk() if len(texts) > 1 else self._query_session
-        for begin in range(0, len(order), self._batch_size):
-            idx = order[begin : begin + self._batch_size]
+        for idx in self._batches(order, [len(e.ids) for e in encodings]):
             out[idx] = self._run(session, [encodings[i].ids for i in idx])
             if progress is not None:
                 progress(len(idx))
         return out
+
+    def _batches(self, order: list[int], lengths: list[int]) -> Iterator[list[int]]:
+        """Runs of up to `batch_size` full windows' worth of tokens: ~batch_size passages, but
+        many more sentences, on which the fixed cost of a run would otherwise dominate."""
+        budget = self._batch_size * self._files.max_tokens
+        batch: list[int] = []
+        for i in order:
+            # Ascending lengths: the new text is the widest, so it sets the padded width.
+            if batch and (len(batch) + 1) * lengths[i] > budget:
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
 
     def encode_query(self, text: str) -> Vectors:
         ids = self._tokenizer.encode(text).ids
