@@ -44,7 +44,7 @@ class RetrievalSettings(BaseSettings):
     )
     sentence_vectors: bool = Field(
         True,
-        description="also encode each sentence of articles with several chunks (~+60 % "
+        description="also encode each sentence of articles with several chunks (~+75 % "
         "indexing time) so answers quote the passage holding the closest sentence; changing "
         "it needs `newsdesk index rebuild --full`",
     )
