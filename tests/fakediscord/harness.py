@@ -82,6 +82,18 @@ async def running_bot(
         yield client
     finally:
         await client.close()
+        # Event handlers still running (e.g. a reply in flight when a test dropped the
+        # connection) are cancelled and awaited here: left to the event loop's teardown,
+        # their coroutines are closed during garbage collection, an unraisable exception
+        # that pytest reports as an error of whichever test runs then.
+        handlers = [
+            t
+            for t in asyncio.all_tasks()
+            if t.get_name().startswith("discord.py:") and not t.done()
+        ]
+        for handler in handlers:
+            handler.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
         if not task.done():
             await asyncio.wait_for(task, timeout=5.0)
         elif not task.cancelled():
