@@ -76,7 +76,8 @@ def search_snapshot(
     lap("retrieve")
     ordered = order_by_score(retrieved.fused)
     sentences: dict[int, SentenceMatch] = {}
-    if params.sentence_weight > 0 and ordered and query_tokens:
+    rerank = params.sentence_weight > 0 or params.sentence_cosine_weight > 0
+    if rerank and ordered and query_tokens:
         ordered, sentences = _rerank_by_sentence(
             snapshot, ordered, retrieved.fused, query_tokens, params, analyzer, dense_vector
         )

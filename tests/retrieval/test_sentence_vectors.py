@@ -104,6 +104,48 @@ def test_the_closest_sentence_chooses_the_passage_quoted(
     ]
 
 
+class _PointingAt:
+    """Sentence vectors that make one passage's closest sentence the question itself."""
+
+    def __init__(self, passage: PassageRef, question_vector: np.ndarray) -> None:
+        self.passage = passage
+        self.question_vector = question_vector
+
+    def within(self, passages: list[PassageRef]) -> list[np.ndarray]:
+        far = np.zeros((1, len(self.question_vector)), dtype=np.float32)
+        return [self.question_vector[None, :] if p == self.passage else far for p in passages]
+
+
+def test_the_cosine_weight_alone_decides_between_passages(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    engine = Engine(settings, embedder).open()
+    engine.add([NOTES])
+    snapshot = engine.snapshot
+    question = "zebra migration mara river"
+    vector = embedder.encode_query(question)
+    ferry = next(r for r in range(len(snapshot.chunks)) if "ferry" in snapshot.chunk_text(r))
+    assert ZEBRA not in snapshot.chunk_text(ferry)
+    pointed = dataclasses.replace(
+        snapshot, sentence_vectors=_PointingAt(snapshot.passage_ref(ferry), vector)
+    )
+    base = SearchParams.from_settings(settings, k=3, abstain=False)
+
+    def first(weight: float) -> str:
+        params = dataclasses.replace(base, sentence_weight=0.0, sentence_cosine_weight=weight)
+        result = search_snapshot(
+            pointed,
+            question,
+            params,
+            encode_query=embedder.encode_query,
+            analyzer=engine._analyzer,
+        )
+        return result.hits[0].excerpt
+
+    assert ZEBRA in first(0.0)  # fusion alone quotes the passage with the words
+    assert first(5.0) == snapshot.chunk_text(ferry)  # the closest sentence decides
+
+
 def test_removed_and_replaced_articles_take_their_sentences_along(
     engine: Engine, embedder: HashingEmbedder
 ) -> None:
