@@ -14,6 +14,7 @@ from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.errors import IndexMismatchError
 from retrieval.index.sentence_vectors import PassageRef, StoredSentenceVectors
+from retrieval.index.snapshot import Snapshot
 from retrieval.search import SearchParams, search_snapshot
 from retrieval.sentences import sentence_spans
 from retrieval.settings import RetrievalSettings
@@ -77,31 +78,25 @@ def test_the_closest_sentence_chooses_the_passage_quoted(
         sentence_cosine_weight=0.5,
     )
 
-    def search(snap: object) -> list[str]:
-        result = search_snapshot(
-            snap,  # type: ignore[arg-type]
-            question,
-            params,
-            encode_query=embedder.encode_query,
-            analyzer=engine._analyzer,
-        )
-        return [h.excerpt for h in result.hits]
-
-    with_cosine = search(snapshot)
+    with_cosine = _excerpts(engine, snapshot, question, params)
     assert ZEBRA in with_cosine[0]
     # Without sentence vectors the same settings rank as before they existed.
-    plain = search(dataclasses.replace(snapshot, sentence_vectors=None))
+    plain = _excerpts(
+        engine, dataclasses.replace(snapshot, sentence_vectors=None), question, params
+    )
     no_weight = dataclasses.replace(params, sentence_cosine_weight=0.0)
-    assert plain == [
-        h.excerpt
-        for h in search_snapshot(
-            snapshot,
-            question,
-            no_weight,
-            encode_query=embedder.encode_query,
-            analyzer=engine._analyzer,
-        ).hits
-    ]
+    assert plain == _excerpts(engine, snapshot, question, no_weight)
+
+
+def _excerpts(engine: Engine, snapshot: Snapshot, question: str, params: SearchParams) -> list[str]:
+    result = search_snapshot(
+        snapshot,
+        question,
+        params,
+        encode_query=engine.embedder.encode_query,
+        analyzer=engine._analyzer,
+    )
+    return [h.excerpt for h in result.hits]
 
 
 class _PointingAt:
@@ -133,14 +128,7 @@ def test_the_cosine_weight_alone_decides_between_passages(
 
     def first(weight: float) -> str:
         params = dataclasses.replace(base, sentence_weight=0.0, sentence_cosine_weight=weight)
-        result = search_snapshot(
-            pointed,
-            question,
-            params,
-            encode_query=embedder.encode_query,
-            analyzer=engine._analyzer,
-        )
-        return result.hits[0].excerpt
+        return _excerpts(engine, pointed, question, params)[0]
 
     assert ZEBRA in first(0.0)  # fusion alone quotes the passage with the words
     assert first(5.0) == snapshot.chunk_text(ferry)  # the closest sentence decides
