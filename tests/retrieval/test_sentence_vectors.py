@@ -22,6 +22,7 @@ from tests.factories import SAMPLE_ARTICLES, make_article
 
 FILLER = "The committee met again on Tuesday to review the schedule. " * 6
 ZEBRA = "Zebra migration crosses the Mara river every July."
+ZEBRA_QUESTION = "zebra migration mara river"
 NOTES = make_article(
     "notes",
     "Notes",
@@ -59,12 +60,11 @@ def test_sentences_of_multi_passage_articles_are_stored_and_read_back(
 
 
 def test_the_closest_sentence_chooses_the_passage_quoted(
-    settings: RetrievalSettings, embedder: HashingEmbedder
+    engine: Engine, embedder: HashingEmbedder
 ) -> None:
-    engine = Engine(settings, embedder).open()
     engine.add([NOTES])
     snapshot = engine.snapshot
-    question = "zebra migration mara river"
+    question = ZEBRA_QUESTION
     vector = embedder.encode_query(question)
     rows = list(range(len(snapshot.chunks)))
     holding = [r for r in rows if ZEBRA in snapshot.chunk_text(r)]
@@ -73,7 +73,7 @@ def test_the_closest_sentence_chooses_the_passage_quoted(
 
     # Only the cosine decides here: no lexical sentence evidence.
     params = dataclasses.replace(
-        SearchParams.from_settings(settings, k=3, abstain=False),
+        SearchParams.from_settings(engine.settings, k=3, abstain=False),
         sentence_weight=0.0,
         sentence_cosine_weight=0.5,
     )
@@ -112,19 +112,18 @@ class _PointingAt:
 
 
 def test_the_cosine_weight_alone_decides_between_passages(
-    settings: RetrievalSettings, embedder: HashingEmbedder
+    engine: Engine, embedder: HashingEmbedder
 ) -> None:
-    engine = Engine(settings, embedder).open()
     engine.add([NOTES])
     snapshot = engine.snapshot
-    question = "zebra migration mara river"
+    question = ZEBRA_QUESTION
     vector = embedder.encode_query(question)
     ferry = next(r for r in range(len(snapshot.chunks)) if "ferry" in snapshot.chunk_text(r))
     assert ZEBRA not in snapshot.chunk_text(ferry)
     pointed = dataclasses.replace(
         snapshot, sentence_vectors=_PointingAt(snapshot.passage_ref(ferry), vector)
     )
-    base = SearchParams.from_settings(settings, k=3, abstain=False)
+    base = SearchParams.from_settings(engine.settings, k=3, abstain=False)
 
     def first(weight: float) -> str:
         params = dataclasses.replace(base, sentence_weight=0.0, sentence_cosine_weight=weight)
