@@ -84,8 +84,8 @@ def at_scale(
     """Adds timed on one index grown through `sizes` chunks of synthetic articles."""
     from bench.synthetic import article_texts, squad_vocabulary
     from retrieval.engine import Engine
-    from retrieval.index.lexical import Analyzer
     from retrieval.settings import RetrievalSettings
+    from retrieval.text.analyzer import Analyzer
 
     work = options.cache / "add-latency-scale"
     shutil.rmtree(work, ignore_errors=True)

@@ -68,9 +68,9 @@ def peak_gflops() -> float:
 def sample_chunks(count: int, counter: Any) -> tuple[list[str], list[str]]:
     """Real chunks as newsdesk makes them (title + passage, <= 256 word pieces), and the
     sentences inside them that indexing also encodes on their own (each once per article)."""
-    from retrieval.chunking import ChunkerSettings, chunk_article, embedding_text
     from retrieval.documents import Article
-    from retrieval.sentences import sentence_spans
+    from retrieval.text.chunking import ChunkerSettings, chunk_article, embedding_text
+    from retrieval.text.sentences import sentence_spans
 
     settings = ChunkerSettings(256, 64, counter.max_tokens)
     texts: list[str] = []

@@ -14,7 +14,7 @@ import numpy as np
 from bench.common import EVAL, Options, Run, load_embedder, parse_args, read_jsonl, summary_ms
 from retrieval.index import dense as dense_module
 from retrieval.index.dense import DenseIndex
-from retrieval.sentences import sentence_spans
+from retrieval.text.sentences import sentence_spans
 
 
 def corpus_texts(limit: int) -> list[str]:

@@ -56,8 +56,8 @@ def missing(system: str) -> str | None:
 
 
 def chunk_rows(options: Options, articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from retrieval.chunking import ChunkerSettings, chunk_article, embedding_text
     from retrieval.documents import Article
+    from retrieval.text.chunking import ChunkerSettings, chunk_article, embedding_text
 
     counter = load_embedder("onnx-int8", options)
     settings = ChunkerSettings(256, 64, counter.max_tokens)

@@ -15,9 +15,9 @@ import numpy as np
 
 from bench.common import EVAL, Options, Run, load_embedder, parse_args, read_jsonl, summary_ms
 from bench.synthetic import snapshot
-from retrieval.index.lexical import Analyzer
-from retrieval.search import SearchParams, search_snapshot
+from retrieval.search.pipeline import SearchParams, search_snapshot
 from retrieval.settings import RetrievalSettings
+from retrieval.text.analyzer import Analyzer
 
 
 def questions(count: int) -> list[str]:

@@ -19,9 +19,11 @@ import numpy as np
 
 from bench.common import EVAL, read_jsonl
 from retrieval.documents import Article
+from retrieval.index.bm25_files import load_bm25
+from retrieval.index.bm25_segments import K1, B
 from retrieval.index.dense import DenseIndex
-from retrieval.index.lexical import K1, Analyzer, B, LexicalIndex
 from retrieval.index.snapshot import ChunkTable, Snapshot
+from retrieval.text.analyzer import Analyzer
 
 DIM = 384
 CHUNKS_PER_ARTICLE = 10
@@ -173,7 +175,7 @@ def snapshot(
         write_bm25(bm25_dir, count, vocabulary)
         meta["bm25_generate_seconds"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    lexical = LexicalIndex.load(bm25_dir, count)
+    lexical = load_bm25(bm25_dir, count)
     meta["bm25_load_seconds"] = round(time.perf_counter() - started, 1)
     meta_path.write_text(json.dumps(meta, indent=2))
     ordinals = (ids - 1) % CHUNKS_PER_ARTICLE

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.embedding import Embedder
-from retrieval.engine import Engine, IndexStatus
+from retrieval.engine import Engine
+from retrieval.index.catalogue import IndexStatus
 from retrieval.settings import RetrievalSettings
 
 QUIET_LOGGERS = ("faiss", "faiss.loader", "bm25s", "sentence_transformers", "transformers", "httpx")
@@ -97,7 +98,7 @@ def build_engine_for_full_rebuild(
 
 def read_index_status(settings: RetrievalSettings) -> IndexStatus:
     """Index status without loading the model (fast)."""
-    from retrieval.engine import read_status
+    from retrieval.index.catalogue import read_status
 
     return read_status(settings.index_dir)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.engine import IndexStatus
-from retrieval.results import Hit, SearchResult
-from retrieval.sentences import sentence_spans
+from retrieval.index.catalogue import IndexStatus
+from retrieval.search.results import Hit, SearchResult
+from retrieval.text.sentences import sentence_spans
 
 ELLIPSIS = "…"
 _SPACE_RUN = re.compile(r"\s+")

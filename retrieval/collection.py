@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import shutil
 import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +16,8 @@ from pathlib import Path
 from retrieval.documents import Article
 from retrieval.engine import Engine
 from retrieval.errors import BadArticleError, NewsdeskError, NotFoundError, write_error
-from retrieval.indexing import SyncReport
+from retrieval.files import copy_file_atomic, write_text_atomic
+from retrieval.index.writer import SyncReport
 from retrieval.loaders import (
     LoadReport,
     fetch_article_sync,
@@ -226,13 +224,10 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bo
         raise NewsdeskError(
             f"{target} already exists with other content; rename {file.name} and add it again"
         )
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, tmp)
-        os.replace(tmp, target)
+        copy_file_atomic(file, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise write_error(exc, f"{target}") from exc
     return target, True
 
@@ -264,13 +259,7 @@ def _remove_from_folder(folder: Path, article: Article) -> None:
             row_id = ""
         if row_id != article.id.rsplit("/", 1)[-1] and row_id != article.id:
             kept_lines.append(line)
-    tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(kept_lines) + ("\n" if kept_lines else ""))
-        os.replace(tmp, path)
+        write_text_atomic(path, "\n".join(kept_lines) + ("\n" if kept_lines else ""))
     except OSError as exc:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
         raise write_error(exc, str(path)) from exc

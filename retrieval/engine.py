@@ -12,68 +12,40 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.chunking import ChunkerSettings
 from retrieval.documents import Article
 from retrieval.embedding.base import Embedder
-from retrieval.embedding.onnx_cache import model_cache_dir
 from retrieval.errors import (
     EmptyQuestionError,
-    IndexMismatchError,
     NewsdeskError,
     NotFoundError,
 )
 from retrieval.index import derived, location
-from retrieval.index.lexical import Analyzer
+from retrieval.index.catalogue import (
+    ArticleSummary,
+    IndexStatus,
+    article_summaries,
+    read_status,
+)
+from retrieval.index.manifest import check_manifest, expected_manifest
 from retrieval.index.sentence_vectors import StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
 from retrieval.index.store import (
-    RECOVERY_COMMAND,
-    SCHEMA_VERSION,
     Store,
     StoreContents,
-    list_articles,
     read_contents,
 )
-from retrieval.indexing import SyncReport, write_articles
+from retrieval.index.writer import SyncReport, write_articles
 from retrieval.progress import Progress
-from retrieval.results import SearchResult
-from retrieval.search import SearchParams, search_snapshot
+from retrieval.search.pipeline import SearchParams, search_snapshot
+from retrieval.search.results import SearchResult
 from retrieval.settings import RetrievalSettings, SearchMode
+from retrieval.text.analyzer import Analyzer
+from retrieval.text.chunking import ChunkerSettings
 
 logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000  # the encoder reads ~256 word pieces; more only slows BM25 down
-
-
-# The manifest entries that say which vectors the index holds; vectors are reusable (e.g. as an
-# embedding cache) only between indexes that agree on all of them.
-ENCODER_KEYS = ("model", "dimension", "embedding_backend", "encoder_recipe")
-
-
-@dataclass(frozen=True)
-class IndexStatus:
-    articles: int
-    chunks: int
-    model: str
-    dimension: int
-    size_bytes: int
-    last_build: float | None
-    generation: int
-    path: Path
-    embedding_backend: str = "torch"
-    sentences: int = 0
-
-
-@dataclass(frozen=True)
-class ArticleSummary:
-    id: str
-    title: str
-    url: str | None
-    published: str | None
-    indexed_at: float
-    chunks: int
 
 
 class Engine:
@@ -93,16 +65,7 @@ class Engine:
     # -- opening -----------------------------------------------------------------------------
 
     def expected_manifest(self) -> dict[str, str]:
-        manifest = {
-            "schema_version": str(SCHEMA_VERSION),
-            "model": self.embedder.name,
-            "dimension": str(self.embedder.dimension),
-            "embedding_backend": self.embedder.backend,
-            "encoder_recipe": self.embedder.recipe,
-            "sentence_vectors": "1" if self.settings.sentence_vectors else "0",
-        }
-        manifest.update({k: str(v) for k, v in self.chunker.as_manifest().items()})
-        return manifest
+        return expected_manifest(self.settings, self.embedder, self.chunker)
 
     def open(self, *, create: bool = True) -> Engine:
         """Load the index (creating an empty one if there is none and `create`)."""
@@ -124,7 +87,9 @@ class Engine:
     def _create_database(self) -> Path:
         database = location.next_database_name(self.index_dir)
         location.remove_database(database)
-        manifest = self.expected_manifest() | {"index_id": uuid.uuid4().hex}
+        manifest = expected_manifest(self.settings, self.embedder, self.chunker) | {
+            "index_id": uuid.uuid4().hex
+        }
         try:
             Store(database).create(manifest)
         except BaseException:
@@ -135,46 +100,13 @@ class Engine:
     def _load(self, database: Path) -> None:
         store = Store(database)
         manifest = store.manifest()
-        self._check_manifest(manifest)
+        check_manifest(
+            manifest, expected_manifest(self.settings, self.embedder, self.chunker), self.index_dir
+        )
         contents = read_contents(store, self.embedder.dimension)
         self._store = store
         self._index_id = manifest.get("index_id", "")
         self._snapshot = self._snapshot_from(contents)
-
-    def _check_manifest(self, manifest: dict[str, str]) -> None:
-        expected = self.expected_manifest()
-        # Indexes from before recipes were recorded were made with each backend's first one.
-        defaults = {
-            "embedding_backend": stored_backend(manifest),
-            "encoder_recipe": "1",
-            "sentence_vectors": "0",
-        }
-        manifest = defaults | manifest
-        differences = [
-            f"{key} {manifest.get(key, 'missing')!r} (now {value!r})"
-            for key, value in expected.items()
-            if manifest.get(key) != value
-        ]
-        if differences:
-            hint = ""
-            if manifest["encoder_recipe"] != expected["encoder_recipe"]:
-                hint = (
-                    f" (this version of newsdesk encodes with {self.embedder.backend} recipe "
-                    f"{expected['encoder_recipe']}; old and new vectors must not be mixed)"
-                )
-            if manifest["embedding_backend"] != expected["embedding_backend"]:
-                # Vectors from another backend are close, not equal: mixing them would make
-                # the embedding cache and the scores inconsistent, so it takes a rebuild.
-                hint = (
-                    f" (or set NEWSDESK_EMBEDDING_BACKEND={manifest['embedding_backend']} "
-                    "to keep using it)"
-                )
-            raise IndexMismatchError(
-                f"the index in {self.index_dir} was built with other settings: "
-                + ", ".join(differences)
-                + f". Run `{RECOVERY_COMMAND}` to rebuild it for the current settings{hint}.",
-                ", ".join(differences),
-            )
 
     def _snapshot_from(self, contents: StoreContents) -> Snapshot:
         folder = self._derived_dir()
@@ -452,48 +384,10 @@ class Engine:
         self, search: str | None = None, *, limit: int = 20, offset: int = 0
     ) -> tuple[list[ArticleSummary], int]:
         """Newest first; `search` filters on title or id. Returns (page, total matching)."""
-        rows, total = list_articles(self.store, search, limit=limit, offset=offset)
-        return [ArticleSummary(*row) for row in rows], total
+        return article_summaries(self.store, search, limit=limit, offset=offset)
 
     def get_article(self, article_id: str) -> Article | None:
         return self.snapshot.articles.get(article_id)
-
-
-def read_status(index_dir: Path) -> IndexStatus:
-    """What the index holds, read without loading a model (fast, for `index status`)."""
-    database = location.current_database(index_dir)
-    if database is None or not database.exists():
-        raise NotFoundError(f"no index in {index_dir}; run `newsdesk index rebuild` first")
-    store = Store(database)
-    manifest = store.manifest()
-    articles, chunks = store.counts()
-    models = model_cache_dir(index_dir)
-    size = sum(
-        p.stat().st_size
-        for p in index_dir.rglob("*")
-        if p.is_file() and not p.is_relative_to(models)  # exported models are not the index
-    )
-    last = manifest.get("last_build") or None
-    return IndexStatus(
-        articles=articles,
-        chunks=chunks,
-        model=manifest.get("model", "?"),
-        dimension=int(manifest.get("dimension", "0")),
-        size_bytes=size,
-        last_build=float(last) if last else None,
-        generation=int(manifest.get("generation", "0")),
-        path=index_dir,
-        embedding_backend=stored_backend(manifest),
-        sentences=store.sentence_count(),
-    )
-
-
-def stored_backend(manifest: dict[str, str]) -> str:
-    """Indexes made before backends existed were encoded by sentence-transformers on torch
-    (or by the hashing encoder, named by the model)."""
-    if "embedding_backend" in manifest:
-        return manifest["embedding_backend"]
-    return "hashing" if manifest.get("model", "").startswith("hashing") else "torch"
 
 
 def _readable_article_ids(index_dir: Path) -> set[str]:

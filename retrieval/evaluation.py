@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import NewsdeskError
-from retrieval.results import SearchResult
+from retrieval.search.results import SearchResult
 
 _PUNCT = re.compile(f"[{re.escape(string.punctuation)}‘’“”–—]")
 _SPACES = re.compile(r"\s+")

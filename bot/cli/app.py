@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.cli.output import ProgressBar, fail, human_bytes
+from bot.console import ProgressBar, fail, human_bytes
 
 if TYPE_CHECKING:
     from retrieval.engine import Engine
@@ -423,7 +423,7 @@ def evaluate_command(
       newsdesk eval --articles cranfield/articles.jsonl --queries cranfield/queries.jsonl \\
           --mode all --index /tmp/cranfield-index --json
     """
-    from bot.evaluate import run_evaluation
+    from bot.cli.evaluate import run_evaluation
 
     chosen = list(MODES) if "all" in modes else list(dict.fromkeys(modes))
     results = run_evaluation(
@@ -441,7 +441,7 @@ def evaluate_command(
         payload = next(iter(results.values())) if len(results) == 1 else results
         click.echo(json.dumps(payload))
         return
-    from bot.evaluate import format_table
+    from bot.cli.evaluate import format_table
 
     click.echo(format_table(results))
 
@@ -460,7 +460,7 @@ def run(obj: Context, or_chat: bool) -> None:
       newsdesk run
       newsdesk run --or-chat   # what `make run` does: chat in the terminal when no token is set
     """
-    from bot.runner import run_bot
+    from bot.discord_app.runner import run_bot
 
     run_bot(obj.settings, or_chat=or_chat)
 
@@ -479,7 +479,7 @@ def sync_commands(obj: Context, guild_id: int | None) -> None:
       newsdesk sync-commands
       newsdesk sync-commands --guild 123456789012345678
     """
-    from bot.runner import sync_commands as sync
+    from bot.discord_app.runner import sync_commands as sync
 
     sync(obj.settings, guild_id=guild_id)
 

@@ -16,7 +16,7 @@ from bot.discord_app.embeds import answer_embeds, no_match_content
 from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongError
 from bot.discord_app.services import Services
 from retrieval.errors import EmptyQuestionError
-from retrieval.results import Hit, SearchResult
+from retrieval.search.results import Hit, SearchResult
 
 logger = logging.getLogger(__name__)
 

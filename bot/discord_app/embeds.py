@@ -26,8 +26,8 @@ from bot.render import (
     render_status_lines,
     trim_excerpt,
 )
-from retrieval.engine import ArticleSummary, IndexStatus
-from retrieval.results import Hit, SearchResult
+from retrieval.index.catalogue import ArticleSummary, IndexStatus
+from retrieval.search.results import Hit, SearchResult
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-limits).
 MAX_CONTENT = 2000

@@ -18,7 +18,7 @@ from retrieval.collection import sync_with_folder
 from retrieval.embedding import Embedder
 from retrieval.engine import Engine
 from retrieval.errors import NotFoundError
-from retrieval.indexing import SyncReport
+from retrieval.index.writer import SyncReport
 from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)

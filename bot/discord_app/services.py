@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.engines import EngineRegistry
-from bot.discord_app.feedback import FILE_NAME, FeedbackStore
 from bot.discord_app.permissions import AdminRule
+from bot.discord_app.votes import FILE_NAME, FeedbackStore
 from bot.settings import BotSettings
 from retrieval.embedding import Embedder
 from retrieval.settings import RetrievalSettings

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from retrieval.embedding.base import Embedder
 from retrieval.errors import NewsdeskError
+from retrieval.files import file_lock
 from retrieval.settings import PACKAGED_MODEL, RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -89,7 +86,8 @@ def load_onnx_embedder(
     folder = export_folder(cache_dir, model)
     graph = usable_graph(folder, files, backend)
     if graph is None:
-        with _export_lock(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        with file_lock(folder / "export.lock"):
             graph = usable_graph(folder, files, backend)  # another process may have done it
             if graph is None:
                 export_onnx(model, cache_dir)
@@ -113,15 +111,3 @@ def export_onnx(model: str, cache_dir: Path) -> dict[str, object]:
         "exporting %s to ONNX in %s (once per model; takes about half a minute)", model, folder
     )
     return export_model(model, files, folder)
-
-
-@contextmanager
-def _export_lock(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / "export.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)

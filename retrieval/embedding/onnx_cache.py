@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.embedding.model_files import ModelFiles, weights_sha256
-from retrieval.index.derived import write_json_atomic
+from retrieval.files import write_json_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -7,26 +7,26 @@ is noticed at load and rebuilt from SQLite.
 The dense index is saved as its FAISS base, named by `base_id` and written only when that
 changes, plus a small file of delta rows and tombstones (see dense.py). The BM25 index is
 saved as folders whose names stand for their content (see
-`LexicalIndex.parts`): its main segment, and after adds or removes small delta folders. A
+`bm25_parts`): its main segment, and after adds or removes small delta folders. A
 folder the current `derived.json` already lists is kept as it is, with its checksums, so an
 add writes only the few kilobytes that changed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from retrieval.files import write_json_atomic, write_with_atomic
+from retrieval.index.bm25 import LexicalIndex
+from retrieval.index.bm25_files import bm25_parts, load_bm25_parts
 from retrieval.index.dense import DenseIndex
-from retrieval.index.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
 POINTER = "derived.json"
@@ -38,29 +38,6 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
-        raise
-    _fsync_dir(path.parent)
 
 
 def save_derived(
@@ -98,14 +75,14 @@ def _save_derived(
         or not (folder / dense_name).is_file()
     ):
         # A new base (first save, merged delta, rebuild); otherwise the file on disk is it.
-        _write_file(folder / dense_name, dense.save_base)
+        write_with_atomic(folder / dense_name, dense.save_base)
         dense_entry = {"file": dense_name, "sha256": file_digest(folder / dense_name)}
     changes_name = f"dense-changes-{generation}.npz"
-    _write_file(folder / changes_name, dense.save_changes)
+    write_with_atomic(folder / changes_name, dense.save_changes)
 
     saved = _saved_bm25_parts(folder)
     parts: dict[str, dict[str, str]] = {}
-    for name, write in lexical.parts().items():
+    for name, write in bm25_parts(lexical).items():
         final = folder / name
         if name in saved and final.is_dir():
             parts[name] = saved[name]  # written by an earlier save, unchanged since
@@ -129,15 +106,6 @@ def _save_derived(
     }
     write_json_atomic(folder / POINTER, pointer)
     _remove_unreferenced(folder, keep={dense_name, changes_name, *parts})
-
-
-def _write_file(path: Path, write: Callable[[Path], None]) -> None:
-    """`write` to a temporary name, synced, then renamed into place."""
-    tmp = path.parent / f".{path.name}.tmp"
-    write(tmp)
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _read_pointer(folder: Path) -> dict[str, Any]:
@@ -178,13 +146,13 @@ def load_derived(
         dense_path = folder / pointer["dense"]["file"]
         changes = pointer["dense"].get("changes")  # absent in files saved by older versions
         changes_path = folder / changes["file"] if changes else None
-        bm25_parts = _bm25_parts(pointer)
+        saved_parts = _bm25_parts(pointer)
         problems = []
         if file_digest(dense_path) != pointer["dense"]["sha256"]:
             problems.append(dense_path.name)
         if changes_path is not None and file_digest(changes_path) != changes["sha256"]:
             problems.append(changes_path.name)
-        for part, files in bm25_parts.items():
+        for part, files in saved_parts.items():
             for name, digest in files.items():
                 if file_digest(folder / part / name) != digest:
                     problems.append(f"{part}/{name}")
@@ -202,7 +170,7 @@ def load_derived(
                 rows,
                 base_id=dense_path.name.removeprefix("dense-").removesuffix(".faiss"),
             ),
-            LexicalIndex.load_parts(folder, list(bm25_parts), rows),
+            load_bm25_parts(folder, list(saved_parts), rows),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
         # RuntimeError is what FAISS raises for an unreadable file.

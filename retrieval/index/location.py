@@ -4,15 +4,13 @@ beside it and switch over with one atomic rename."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from retrieval.errors import IndexCorruptError, write_error
-from retrieval.index.derived import write_json_atomic
+from retrieval.files import file_lock, write_json_atomic
 from retrieval.index.store import RECOVERY_COMMAND
 
 logger = logging.getLogger(__name__)
@@ -81,16 +79,13 @@ def write_lock(index_dir: Path) -> Iterator[None]:
     """One writer at a time across processes (bot and CLI); released even if killed."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(index_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        held = contextlib.ExitStack()
+        held.enter_context(file_lock(index_dir / "write.lock", on_wait=_log_waiting))
     except OSError as exc:
         raise write_error(exc, f"the index folder {index_dir}") from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            logger.info("another newsdesk process is writing the index; waiting for it")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with held:
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+
+
+def _log_waiting() -> None:
+    logger.info("another newsdesk process is writing the index; waiting for it")

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.chunking import embedding_text
 from retrieval.documents import Article
-from retrieval.highlight import SentenceCache
+from retrieval.index.bm25 import LexicalIndex
 from retrieval.index.dense import DEFAULT_EXACT_LIMIT, DenseIndex
-from retrieval.index.lexical import Analyzer, LexicalIndex
 from retrieval.index.sentence_vectors import PassageRef, SentenceVectors
 from retrieval.index.store import StoreContents
+from retrieval.text.analyzer import Analyzer
+from retrieval.text.chunking import embedding_text
+from retrieval.text.passage_sentences import SentenceCache
 
 logger = logging.getLogger(__name__)
 

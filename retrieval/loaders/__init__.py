@@ -10,7 +10,7 @@ from retrieval.loaders.files import (
     load_folder,
 )
 from retrieval.loaders.pasted import article_from_text
-from retrieval.loaders.render import render_markdown, write_article_file
+from retrieval.loaders.saving import render_markdown, write_article_file
 
 __all__ = [
     "SUPPORTED_SUFFIXES",

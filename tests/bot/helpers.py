@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.results import Hit, SearchResult
+from retrieval.search.results import Hit, SearchResult
 
 
 def make_hit(

@@ -25,7 +25,7 @@ from bot.discord_app.embeds import (
     total_length,
 )
 from bot.render import build_citations, render_text
-from retrieval.engine import ArticleSummary, IndexStatus
+from retrieval.index.catalogue import ArticleSummary, IndexStatus
 from tests.bot.helpers import make_hit, make_result
 
 pytestmark = pytest.mark.timeout(30)

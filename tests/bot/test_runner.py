@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import bot.chat
-import bot.runner
+import bot.discord_app.runner
 from bot.cli.app import cli
-from bot.runner import BAD_TOKEN, NO_INTENT, NO_TOKEN, RedactToken, point_at, run_bot
+from bot.discord_app.runner import BAD_TOKEN, NO_INTENT, NO_TOKEN, RedactToken, point_at, run_bot
 from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 from tests.bot.conftest import make_bot_settings
@@ -81,7 +81,7 @@ def test_rejected_login_exits_1(
     async def refused(*args: Any, **kwargs: Any) -> None:
         raise error
 
-    monkeypatch.setattr(bot.runner, "serve", refused)
+    monkeypatch.setattr(bot.discord_app.runner, "serve", refused)
     with pytest.raises(SystemExit) as exit_info:
         run_bot(settings.model_copy(update={"model": "hashing"}))
     assert exit_info.value.code == 1

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 
 from bot.discord_app.engines import open_or_build
-from bot.runner import settle_heap
+from bot.discord_app.runner import settle_heap
 from retrieval.embedding.factory import load_embedder
 from tests.e2e.desk import (
     ARTICLES,

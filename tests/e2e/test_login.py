@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.discord_app.errors import GuildOnlyError
-from bot.runner import sync_tree
+from bot.discord_app.runner import sync_tree
 from tests.e2e.conftest import MakeDesk
 from tests.e2e.desk import ARTICLES, REUTERS_QUESTION, REUTERS_TITLE, WAIT
 from tests.fakediscord import CLIENT_OPTIONS, FakeDiscord

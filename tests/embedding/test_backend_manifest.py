@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from retrieval.embedding.hashing import HashingEmbedder
-from retrieval.engine import Engine, read_status
+from retrieval.engine import Engine
 from retrieval.errors import IndexMismatchError
+from retrieval.index.catalogue import read_status
 from retrieval.settings import RetrievalSettings
 
 

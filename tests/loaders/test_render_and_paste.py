@@ -98,7 +98,7 @@ def test_failed_write_keeps_the_old_file(root: Path, monkeypatch: pytest.MonkeyP
     def broken_fsync(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("retrieval.loaders.render.os.fsync", broken_fsync)
+    monkeypatch.setattr("retrieval.files.os.fsync", broken_fsync)
     with pytest.raises(OSError, match="No space left"):
         write_article_file(root, _article(text="new"), overwrite=True)
     assert path.read_bytes() == before

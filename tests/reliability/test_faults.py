@@ -262,11 +262,11 @@ def test_no_space_for_the_article_file(
     note = tmp_path / "otters.md"
     note.write_text("# Otters\n\nOtters crack shellfish with stones.\n")
     before, files = index_state(settings.index_dir), folder_state(settings.articles_dir)
-    monkeypatch.setattr("retrieval.collection.shutil.copyfile", _no_space)
+    monkeypatch.setattr("retrieval.files.shutil.copyfile", _no_space)
     outcome = add_sources(engine, settings, [str(note)])
     assert outcome.failed == [str(note)]
     assert "the disk is full: could not write" in one_line("\n".join(outcome.messages))
-    monkeypatch.setattr("retrieval.loaders.render.os.fsync", _no_space)
+    monkeypatch.setattr("retrieval.files.os.fsync", _no_space)
     pasted = article_from_text("Otters crack shellfish with stones.", title="Otters")
     with pytest.raises(DiskFullError) as info:
         add_article(engine, settings, pasted)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.index import lexical
-from retrieval.index.bm25_parts import load_bm25s
-from retrieval.index.lexical import Analyzer
+from retrieval.text import analyzer as analyzer_module
+from retrieval.text.analyzer import Analyzer
+from retrieval.third_party import load_bm25s
 from tests.factories import REUTERS, SAMPLE_ARTICLES
 
 TEXTS = [
@@ -45,7 +45,7 @@ def test_tokens_equal_bm25s_tokenize() -> None:
 
 
 def test_a_full_stem_memo_starts_over_and_still_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lexical, "STEM_MEMO_WORDS", 20)
+    monkeypatch.setattr(analyzer_module, "STEM_MEMO_WORDS", 20)
     analyzer = Analyzer()
     for text in TEXTS:
         assert analyzer.tokens([text, TEXTS[3]]) == _bm25s_tokens([text, TEXTS[3]])

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import itertools
 
-from retrieval.chunking import ChunkerSettings, chunk_article
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.loaders import load_file
-from retrieval.sentences import sentence_spans
+from retrieval.text.chunking import ChunkerSettings, chunk_article
+from retrieval.text.sentences import sentence_spans
 from tests.factories import REUTERS, make_article
 
 COUNT = HashingEmbedder().count_tokens

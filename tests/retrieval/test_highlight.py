@@ -7,9 +7,10 @@ import dataclasses
 
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.highlight import SentenceCache, best_sentences, split_sentences
-from retrieval.index.lexical import Analyzer
+from retrieval.search.highlight import best_sentences
 from retrieval.settings import RetrievalSettings
+from retrieval.text.analyzer import Analyzer
+from retrieval.text.passage_sentences import SentenceCache, split_sentences
 from tests.factories import REUTERS, SAMPLE_ARTICLES, make_article
 
 TEXT = REUTERS.read_text(encoding="utf-8")

@@ -15,9 +15,9 @@ from retrieval.engine import Engine
 from retrieval.errors import IndexMismatchError
 from retrieval.index.sentence_vectors import PassageRef, StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot
-from retrieval.search import SearchParams, search_snapshot
-from retrieval.sentences import sentence_spans
+from retrieval.search.pipeline import SearchParams, search_snapshot
 from retrieval.settings import RetrievalSettings
+from retrieval.text.sentences import sentence_spans
 from tests.factories import SAMPLE_ARTICLES, make_article
 
 FILLER = "The committee met again on Tuesday to review the schedule. " * 6

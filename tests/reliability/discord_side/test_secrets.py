@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from bot.discord_app.client import NewsdeskBot
-from bot.runner import RedactToken, configure_bot_logging, load_bot_settings
+from bot.discord_app.runner import RedactToken, configure_bot_logging, load_bot_settings
 from bot.settings import BotSettings
 from tests.e2e.desk import REUTERS_QUESTION, WAIT, prepared_services, retrieval_settings
 from tests.fakediscord import CLIENT_OPTIONS, FakeDiscord, FakeFile

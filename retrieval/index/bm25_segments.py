@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.third_party import load_bm25s
+
 logger = logging.getLogger(__name__)
 
 # Lucene-style BM25 parameters; b < 0.75 because chunks are already of similar length.
@@ -34,14 +36,6 @@ MAIN_META = "lexical.json"
 LENGTHS = "doc_lengths.npy"
 STATE_FILE = "state.json"
 DEAD_FILE = "dead.npy"
-
-
-def load_bm25s() -> Any:
-    import bm25s
-
-    # bm25s sets its own logger to DEBUG at import, which floods any app that logs at INFO.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
 
 
 def lucene_idf(df: int, n: int) -> float:

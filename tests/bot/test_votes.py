@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord_app.feedback import FeedbackStore
+from bot.discord_app.votes import FeedbackStore
 
 pytestmark = pytest.mark.timeout(30)
 

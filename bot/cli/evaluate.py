@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cli.output import ProgressBar
 from bot.compose import (
     build_embedder,
     build_engine,
     build_engine_for_full_rebuild,
     with_index_dir,
 )
+from bot.console import ProgressBar
 from retrieval.errors import IndexMismatchError
 from retrieval.evaluation import evaluate, load_queries
 from retrieval.loaders import load_file, load_folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.index.lexical import LexicalIndex
+from retrieval.index.bm25 import LexicalIndex
 
 INDEX = LexicalIndex.build([["alpha", "beta"], ["beta"], ["gamma"]])
 

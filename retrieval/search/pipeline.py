@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from retrieval.candidates import Retrieved, retrieve
-from retrieval.feedback import article_order, expanded_retrieval, reorder_articles
-from retrieval.fusion import cap_per_article, order_by_score
-from retrieval.highlight import SentenceMatch, best_sentences
-from retrieval.index.lexical import Analyzer
 from retrieval.index.snapshot import Snapshot
-from retrieval.params import SearchParams
-from retrieval.results import Hit, SearchResult
+from retrieval.search.candidates import Retrieved, retrieve
+from retrieval.search.expansion import article_order, expanded_retrieval, reorder_articles
+from retrieval.search.fusion import cap_per_article, order_by_score
+from retrieval.search.highlight import SentenceMatch, best_sentences
+from retrieval.search.params import SearchParams
+from retrieval.search.results import Hit, SearchResult
+from retrieval.text.analyzer import Analyzer
 
 __all__ = ["SearchParams", "search_snapshot"]
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
+from retrieval.files import write_bytes_atomic
 
 # Ids become file names: slug segments (and JSONL-style ids such as '1973_oil_crisis').
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._,()-]*(/[A-Za-z0-9][A-Za-z0-9._,()-]*)*")
@@ -40,19 +38,6 @@ def _same_content(path: Path, data: bytes) -> bool:
         return False
 
 
-def _link_new(tmp: Path, target: Path) -> None:
-    """Publish tmp as target only if target does not exist yet."""
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        raise BadArticleError(f"{target.name} already exists with other content") from None
-    except OSError:
-        # No hard links on this file system: a check, then a replace (a tiny race remains).
-        if target.exists():
-            raise BadArticleError(f"{target.name} already exists with other content") from None
-        tmp.replace(target)
-
-
 def write_article_file(folder: Path, article: Article, *, overwrite: bool = False) -> Path:
     """Write ``<folder>/<article.id>.md`` atomically; a different existing file needs overwrite.
 
@@ -68,20 +53,8 @@ def write_article_file(folder: Path, article: Article, *, overwrite: bool = Fals
         if _same_content(target, data):
             return target
         raise BadArticleError(f"{target.name} already exists with other content")
-    # A hidden temp name, so that a folder scan running meanwhile ignores it.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes it private; articles are ordinary files
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            tmp.replace(target)
-        else:
-            _link_new(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        write_bytes_atomic(target, data, overwrite=overwrite)
+    except FileExistsError:
+        raise BadArticleError(f"{target.name} already exists with other content") from None
     return target

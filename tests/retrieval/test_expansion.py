@@ -8,8 +8,8 @@ import pytest
 
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.feedback import reorder_articles
-from retrieval.results import Hit
+from retrieval.search.expansion import reorder_articles
+from retrieval.search.results import Hit
 from retrieval.settings import RetrievalSettings
 from tests.factories import make_article
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.fusion import convex_fusion, reciprocal_rank_fusion
 from retrieval.index.snapshot import Snapshot
-from retrieval.params import SearchParams
+from retrieval.search.fusion import convex_fusion, reciprocal_rank_fusion
+from retrieval.search.params import SearchParams
 
 
 @dataclass(frozen=True)

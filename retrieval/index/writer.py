@@ -6,12 +6,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from retrieval.chunking import ChunkerSettings, chunk_article, embedding_text
 from retrieval.documents import Article, Chunk, content_hash
 from retrieval.embedding.base import Embedder
 from retrieval.index.store import Store
 from retrieval.progress import NoProgress, Progress
-from retrieval.sentences import sentence_spans
+from retrieval.text.chunking import ChunkerSettings, chunk_article, embedding_text
+from retrieval.text.sentences import sentence_spans
 
 logger = logging.getLogger(__name__)
 BATCH_CHUNKS = 64  # chunks encoded between commits: a kill loses at most this much work

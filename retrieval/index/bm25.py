@@ -20,24 +20,16 @@ matches the snapshot's chunk-id order because new chunks get larger ids.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import partial
-from pathlib import Path
-from typing import cast
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from retrieval.index.bm25_parts import (
+from retrieval.index.bm25_segments import (
     BLOCK,
-    DEAD_FILE,
-    FORMAT,
     K1,
     MAIN_PREFIX,
-    STATE_FILE,
     STATE_PREFIX,
     B,
     DocFreq,
@@ -47,10 +39,10 @@ from retrieval.index.bm25_parts import (
     Vocabulary,
     idf32,
     length_norm,
-    load_bm25s,
     lucene_idf,
     new_name,
 )
+from retrieval.third_party import load_bm25s
 
 logger = logging.getLogger(__name__)
 
@@ -65,48 +57,8 @@ SMALL_INDEX_ROWS = 1_000
 # postings of the newer: O(log) segments to look a token up in, O(log) merges per posting.
 MERGE_RATIO = 2
 
-
-# bm25s.tokenize's defaults (the scikit-learn word pattern, lowercase, English stopwords).
-_WORD = re.compile(r"(?u)\b\w\w+\b")
 # BM25 top k: rows sampled per row asked for, to bound the k-th best score from below.
 SAMPLE_PER_K = 64
-# Distinct words whose stems are remembered (~150 bytes each); past this the memo starts over.
-STEM_MEMO_WORDS = 50_000
-
-
-class Analyzer:
-    """Lowercase, drop English stopwords, Snowball-stem: the same for chunks and questions.
-
-    Gives exactly what bm25s.tokenize gives (tests/retrieval/test_analyzer.py) at a fraction
-    of its cost per call (it rebuilds the stopword set for every text), which matters as
-    questions re-tokenize passages' sentences; stems are memoized, as words repeat a lot."""
-
-    def __init__(self) -> None:
-        import Stemmer
-
-        self._stemmer = Stemmer.Stemmer("english")
-        self._stopwords = frozenset(load_bm25s().stopwords.STOPWORDS_EN)
-        self._stems: dict[str, str] = {}
-
-    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
-        stopwords = self._stopwords
-        words = [[w for w in _WORD.findall(t.lower()) if w not in stopwords] for t in texts]
-        stems = self._stems
-        found = [list(map(stems.get, ws)) for ws in words]
-        unknown = [i for i, f in enumerate(found) if None in f]
-        if not unknown:  # the usual case: every word seen before
-            return cast(list[list[str]], found)
-        missing = list({w for i in unknown for w in words[i]}.difference(stems))
-        if len(stems) + len(missing) > STEM_MEMO_WORDS:
-            # A new dict, not clear(): a concurrent call keeps reading the one it has.
-            stems = {}
-            self._stems = stems
-            missing = list({w for ws in words for w in ws})
-            unknown = list(range(len(words)))
-        stems.update(zip(missing, self._stemmer.stemWords(missing), strict=True))
-        for i in unknown:
-            found[i] = list(map(stems.__getitem__, words[i]))
-        return cast(list[list[str]], found)
 
 
 class LexicalIndex:
@@ -162,14 +114,42 @@ class LexicalIndex:
             model = bm25s.BM25(k1=K1, b=B)
             model.index(rows, show_progress=False)
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        return cls._on(MainSegment(model, lengths, new_name(MAIN_PREFIX)))
+        return cls.on_main(MainSegment(model, lengths, new_name(MAIN_PREFIX)))
 
     @classmethod
-    def _on(cls, main: MainSegment) -> LexicalIndex:
+    def on_main(cls, main: MainSegment) -> LexicalIndex:
         vocab = Vocabulary(dict(main.model.vocab_dict) if main.model is not None else {})
         df = np.zeros(len(vocab), dtype=np.int64)
         df[: len(main.df)] = main.df
         return cls(main, vocab, df)
+
+    # -- what the file format (bm25_files) reads and writes ----------------------------------
+
+    @property
+    def main(self) -> MainSegment:
+        return self._main
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        return self._segments
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return self._vocab
+
+    @property
+    def dead(self) -> np.ndarray:
+        """Tombstones: positions of removed rows, ascending."""
+        return self._dead
+
+    @property
+    def state_name(self) -> str:
+        return self._state_name
+
+    @property
+    def is_plain(self) -> bool:
+        """Nothing changed since the bm25s build: the main segment is the whole index."""
+        return self._plain
 
     @property
     def can_update(self) -> bool:
@@ -313,7 +293,7 @@ class LexicalIndex:
         model.vocab_dict = vocab_dict
         model.unique_token_ids_set = set(vocab_dict.values())
         model.nonoccurrence_array = None
-        return LexicalIndex._on(MainSegment(model, lengths, new_name(MAIN_PREFIX)))
+        return LexicalIndex.on_main(MainSegment(model, lengths, new_name(MAIN_PREFIX)))
 
     def _live_postings(
         self, alive: np.ndarray
@@ -471,125 +451,6 @@ class LexicalIndex:
             top = top[np.argsort(-scores[top], kind="stable")]
             top = top[scores[top] > 0].astype(np.int64)
         return top, scores[top].astype(np.float32)
-
-    # -- saving ----------------------------------------------------------------------------
-
-    def parts(self) -> dict[str, Callable[[Path], None]]:
-        """Folder name -> function writing that folder, for each folder this index is saved
-        as: the main segment, then (with changes pending) each delta segment and a small
-        state. A name always stands for the same content, so a folder already saved under
-        its name need not be written again: an add writes kilobytes, not the main segment."""
-        out: dict[str, Callable[[Path], None]] = {self._main.name: self._main.write}
-        if not self._plain:
-            for seg in self._segments:
-                out[seg.name] = partial(seg.write, self._vocab)
-            out[self._state_name] = self._write_state
-        return out
-
-    def _write_state(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {
-            "format": FORMAT,
-            "main": self._main.name,
-            "main_rows": self._main.rows,
-            "size": self.size,
-            "segments": [
-                {"name": s.name, "first": s.first, "rows": len(s.lengths)} for s in self._segments
-            ],
-        }
-        (folder / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
-        np.save(folder / DEAD_FILE, self._dead, allow_pickle=False)
-
-    def save(self, folder: Path) -> None:
-        """The main segment's files in `folder`, any other parts in subfolders of it."""
-        for name, write in self.parts().items():
-            write(folder if name == self._main.name else folder / name)
-
-    @classmethod
-    def load(cls, folder: Path, size: int) -> LexicalIndex:
-        """What `save` wrote (or a bare bm25s folder)."""
-        states = sorted(p.name for p in folder.glob(STATE_PREFIX + "*"))
-        if len(states) > 1:
-            raise ValueError(f"{folder} holds {len(states)} BM25 states")
-        return cls._read(folder, folder / states[0] if states else None, folder, size)
-
-    @classmethod
-    def load_parts(cls, folder: Path, names: Sequence[str], size: int) -> LexicalIndex:
-        """What `parts` wrote as sibling folders of `folder` (all of them named)."""
-        mains = [n for n in names if n.startswith(MAIN_PREFIX)]
-        states = [n for n in names if n.startswith(STATE_PREFIX)]
-        if len(mains) != 1 or len(states) > 1:
-            raise ValueError(f"BM25 parts {sorted(names)} are not one main segment + state")
-        index = cls._read(folder / mains[0], folder / states[0] if states else None, folder, size)
-        missing = {s.name for s in index._segments} - set(names)
-        if missing:
-            raise ValueError(f"BM25 segments {sorted(missing)} are not listed")
-        return index
-
-    @classmethod
-    def _read(cls, main_dir: Path, state_dir: Path | None, root: Path, size: int) -> LexicalIndex:
-        main = MainSegment.read(main_dir)
-        index = cls._on(main)
-        if state_dir is not None:
-            index = index._with_state(state_dir, root)
-        if index.size != size:
-            raise ValueError(f"BM25 index has {index.size} rows, expected {size}")
-        return index
-
-    def _with_state(self, folder: Path, root: Path) -> LexicalIndex:
-        """This (freshly read) main segment with the saved delta segments and tombstones."""
-        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-        main = self._main
-        if state.get("format") != FORMAT or state.get("main") != main.name:
-            raise ValueError(f"BM25 state {folder.name} is not for main segment {main.name}")
-        if state.get("main_rows") != main.rows or main.lengths is None:
-            raise ValueError(f"BM25 state {folder.name} does not match its main segment")
-        vocab = self._vocab
-        segments: list[Segment] = []
-        first = main.rows
-        for entry in state["segments"]:
-            if entry["first"] != first:
-                raise ValueError(f"BM25 state {folder.name} has a gap at row {first}")
-            seg = Segment.read(root / entry["name"], first, int(entry["rows"]), vocab)
-            segments.append(seg)
-            first += len(seg.lengths)
-        end = first
-        dead = np.load(folder / DEAD_FILE, allow_pickle=False).astype(np.int64)
-        if len(dead) and (dead[0] < 0 or dead[-1] >= end or (np.diff(dead) <= 0).any()):
-            raise ValueError(f"BM25 state {folder.name} has bad tombstones")
-        alive = np.ones(end, dtype=bool)
-        alive[dead] = False
-        # Live document frequencies: the main segment's, plus the delta rows', minus the
-        # removed rows' (found in the postings).
-        df = np.zeros(len(vocab), dtype=np.int64)
-        df[: len(main.df)] = main.df
-        for seg in segments:
-            df += np.bincount(seg.tok, minlength=len(vocab))
-            df -= np.bincount(seg.tok[~alive[seg.row]], minlength=len(vocab))
-        dead_main = dead[dead < main.rows]
-        if len(dead_main):
-            hits = np.flatnonzero(~alive[main.indices])
-            cols = np.searchsorted(main.indptr, hits, side="right") - 1
-            df -= np.bincount(cols, minlength=len(vocab))
-        delta_lengths = (
-            np.concatenate([s.lengths for s in segments])
-            if segments
-            else np.zeros(0, dtype=np.int64)
-        )
-        total = int(np.concatenate([main.lengths, delta_lengths])[alive].sum())
-        index = LexicalIndex(
-            main,
-            vocab,
-            df,
-            segments=tuple(segments),
-            delta_lengths=delta_lengths,
-            dead=dead,
-            total_length=total,
-            state_name=folder.name,
-        )
-        if index.size != state.get("size"):
-            raise ValueError(f"BM25 state {folder.name} does not add up")
-        return index
 
 
 def _top_without_ties(scores: np.ndarray, k: int, *, ranked: bool) -> np.ndarray | None:

@@ -12,11 +12,13 @@ import pytest
 
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
+from retrieval.index import bm25 as bm25_module
 from retrieval.index import derived
-from retrieval.index import lexical as lexical_module
+from retrieval.index.bm25 import LexicalIndex
+from retrieval.index.bm25_files import load_bm25, save_bm25
 from retrieval.index.dense import DenseIndex
-from retrieval.index.lexical import Analyzer, LexicalIndex
 from retrieval.settings import RetrievalSettings
+from retrieval.text.analyzer import Analyzer
 from tests.reliability import corpus
 
 WORDS = [f"w{i}" for i in range(300)]
@@ -122,9 +124,9 @@ def test_removed_rows_are_never_returned() -> None:
 
 
 def test_compaction_trigger(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lexical_module, "SMALL_INDEX_ROWS", 10)
-    monkeypatch.setattr(lexical_module, "MIN_PENDING_ROWS", 20)
-    monkeypatch.setattr(lexical_module, "PENDING_SHARE", 0.1)
+    monkeypatch.setattr(bm25_module, "SMALL_INDEX_ROWS", 10)
+    monkeypatch.setattr(bm25_module, "MIN_PENDING_ROWS", 20)
+    monkeypatch.setattr(bm25_module, "PENDING_SHARE", 0.1)
     rows = _rows(400, 5)  # limit: max(20, 0.1 x 400) = 40 changed rows
     index, live = LexicalIndex.build(rows), list(rows)
     assert not index.wants_compaction()
@@ -139,8 +141,8 @@ def test_compaction_trigger(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_save_and_load_with_pending_changes(tmp_path: Path) -> None:
     index, live = _random_changes(seed=6)
-    index.save(tmp_path / "bm25")
-    loaded = LexicalIndex.load(tmp_path / "bm25", index.size)
+    save_bm25(index, tmp_path / "bm25")
+    loaded = load_bm25(tmp_path / "bm25", index.size)
     assert loaded.pending_rows == index.pending_rows
     _assert_scores(loaded, live)
     for query in QUERIES:
@@ -148,7 +150,7 @@ def test_save_and_load_with_pending_changes(tmp_path: Path) -> None:
         assert got is not None and want is not None
         assert np.array_equal(got, want)
     with pytest.raises(ValueError):
-        LexicalIndex.load(tmp_path / "bm25", index.size + 1)
+        load_bm25(tmp_path / "bm25", index.size + 1)
 
 
 def _dense(rows: int) -> DenseIndex:
@@ -183,7 +185,7 @@ def test_a_bare_bm25s_folder_still_loads_and_is_rebuilt_on_change(tmp_path: Path
     index = LexicalIndex.build(rows)
     assert index._model is not None
     index._model.save(str(tmp_path), allow_pickle=False, show_progress=False)  # older format
-    old = LexicalIndex.load(tmp_path, 50)
+    old = load_bm25(tmp_path, 50)
     assert not old.can_update
     _assert_scores(old, rows, exact=True)
 
@@ -202,8 +204,8 @@ def delta_engine(
     settings: RetrievalSettings, embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> Engine:
     """An engine whose BM25 keeps changes as a delta (as it does above a few thousand rows)."""
-    monkeypatch.setattr(lexical_module, "SMALL_INDEX_ROWS", 0)
-    monkeypatch.setattr(lexical_module, "MIN_PENDING_ROWS", 10_000)
+    monkeypatch.setattr(bm25_module, "SMALL_INDEX_ROWS", 0)
+    monkeypatch.setattr(bm25_module, "MIN_PENDING_ROWS", 10_000)
     engine = Engine(settings, embedder).open()
     engine.add([corpus.article(n) for n in range(30)])
     return engine
@@ -243,7 +245,7 @@ def test_engine_compacts_when_changes_add_up(
 ) -> None:
     delta_engine.add([corpus.article(30)])
     pending = delta_engine.snapshot.lexical.pending_rows
-    monkeypatch.setattr(lexical_module, "MIN_PENDING_ROWS", pending)  # one more row compacts
+    monkeypatch.setattr(bm25_module, "MIN_PENDING_ROWS", pending)  # one more row compacts
     assert not delta_engine.snapshot.lexical.wants_compaction()
     delta_engine.add([corpus.article(31), corpus.article(32)])
     snapshot = delta_engine.snapshot

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from retrieval.documents import Article, Chunk
-from retrieval.sentences import sentence_spans
+from retrieval.text.sentences import sentence_spans
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 

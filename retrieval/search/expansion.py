@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.candidates import ExtraTerms, Retrieved, rescore, retrieve
-from retrieval.fusion import order_by_score
-from retrieval.index.lexical import Analyzer
 from retrieval.index.snapshot import Snapshot
-from retrieval.params import SearchParams
+from retrieval.search.candidates import ExtraTerms, Retrieved, rescore, retrieve
+from retrieval.search.fusion import order_by_score
+from retrieval.search.params import SearchParams
+from retrieval.text.analyzer import Analyzer
 
 
 def expanded_retrieval(

@@ -23,7 +23,7 @@ import yarl
 from discord import app_commands
 from pydantic import ValidationError
 
-from bot.cli.output import fail
+from bot.console import fail
 from bot.discord_app.client import NewsdeskBot
 from bot.discord_app.services import Services
 from bot.settings import BotSettings

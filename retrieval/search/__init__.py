@@ -1,0 +1,1 @@
+"""Search: from a question to cited, highlighted hits over one snapshot."""

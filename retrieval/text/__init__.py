@@ -1,0 +1,1 @@
+"""Text: sentences, chunks and the analyzer shared by indexing and search."""
