@@ -116,19 +116,19 @@ class Newsdesk(Peer):
         return RetrievalSettings(index_dir=folder)
 
     def build(self, chunks: list[dict[str, Any]], folder: Path) -> None:
-        from bot.compose import build_engine
+        from bot.compose import Composition, OpenPolicy
         from retrieval.documents import Article
 
         del chunks  # newsdesk chunks the whole articles itself
         source = read_jsonl(Path(sys.argv[4]))
-        engine = build_engine(self._settings(folder))
+        engine = Composition(self._settings(folder)).engine(OpenPolicy.OPEN_OR_BUILD)
         articles = [Article(id=a["id"], title=a["title"], text=a["text"]) for a in source]
         engine.sync(articles, remove_missing=True)
 
     def load(self, folder: Path) -> None:
-        from bot.compose import build_engine
+        from bot.compose import Composition, OpenPolicy
 
-        self.engine = build_engine(self._settings(folder), create=False)
+        self.engine = Composition(self._settings(folder)).engine(OpenPolicy.OPEN)
 
     def search(self, question: str) -> list[tuple[str, str]]:
         result = self.engine.search(question, k=5, abstain=False)

@@ -16,10 +16,10 @@ def _status_kb(field: str) -> int:
 
 
 def main() -> None:
-    from bot.compose import build_engine, load_settings
+    from bot.compose import Composition, OpenPolicy, load_settings
 
     questions = Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()
-    engine = build_engine(load_settings(), create=False)
+    engine = Composition(load_settings()).engine(OpenPolicy.OPEN)
     for question in questions:
         engine.search(question)
     snapshot = engine.snapshot

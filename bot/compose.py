@@ -1,21 +1,61 @@
-"""The composition root: the one place that builds settings, the encoder, the engine and the bot.
+"""The composition root: the one place that builds settings, the encoder, engines and the
+bot's services, for every entry point (CLI commands, the chat, the Discord bot, eval); the
+runner makes the discord.py client from those services inside its event loop.
 
-Nothing heavy happens at import time; each builder is called by the command that needs it.
+Nothing heavy happens at import time. The encoder is loaded once, on first need, and shared by
+every engine the process opens. How an engine is opened is an explicit `OpenPolicy`, so the
+same situation (say, no index yet) behaves the same whichever command meets it.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from retrieval.embedding import Embedder
-from retrieval.engine import Engine
-from retrieval.index.catalogue import IndexStatus
+from pydantic import ValidationError
+
+from bot.console import fail
 from retrieval.settings import RetrievalSettings
 
+# The engine and what it needs are imported where used: the CLI imports this module for
+# `--help` too, which must stay instant.
+if TYPE_CHECKING:
+    from bot.discord_app.services import Services
+    from bot.settings import BotSettings
+    from retrieval.documents import Article
+    from retrieval.embedding.base import Embedder
+    from retrieval.engine import Engine
+    from retrieval.index.catalogue import IndexStatus
+    from retrieval.index.writer import SyncReport
+    from retrieval.progress import Progress
+
+logger = logging.getLogger(__name__)
 QUIET_LOGGERS = ("faiss", "faiss.loader", "bm25s", "sentence_transformers", "transformers", "httpx")
+
+
+class OpenPolicy(enum.Enum):
+    """What opening an engine does when the index is missing or was built differently."""
+
+    OPEN = "open"
+    """An existing index, as it is; none is an error naming `newsdesk index rebuild`."""
+    OPEN_OR_BUILD = "open-or-build"
+    """An existing index; when there is none, it is built from the articles folder."""
+    REBUILD = "rebuild"
+    """Synced with the articles folder; rebuilt in full when made with other settings."""
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    engine: Engine
+    report: SyncReport
+    full: bool  # re-encoded into a new index (asked for, or the old one had other settings)
+    differences: str = ""  # why it was rebuilt in full, when it was not asked for
 
 
 def configure_logging(verbose: int = 0) -> None:
@@ -37,8 +77,33 @@ def offline_environment() -> None:
 
 
 def load_settings(**overrides: object) -> RetrievalSettings:
+    """Settings from the environment and `.env`; `None` overrides are left to those. Invalid
+    ones end the process with one line naming each (exit 2)."""
     values = {k: v for k, v in overrides.items() if v is not None}
-    return RetrievalSettings(**values)  # type: ignore[arg-type]
+    try:
+        return RetrievalSettings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        _invalid(exc, prefix="")
+
+
+def load_bot_settings() -> BotSettings:
+    """DISCORD_* settings, from the environment and `.env` (exit 2 when invalid)."""
+    from bot.settings import BotSettings
+
+    try:
+        return BotSettings()
+    except ValidationError as exc:
+        _invalid(exc, prefix="DISCORD_")
+
+
+def _invalid(exc: ValidationError, *, prefix: str) -> NoReturn:
+    """One line for all problems, each named as the user sets it (e.g. DISCORD_PREFIX)."""
+    names = (".".join(str(part) for part in error["loc"]) for error in exc.errors())
+    problems = "; ".join(
+        f"{prefix}{name.upper()}: {error['msg']}" if prefix else f"{name}: {error['msg']}"
+        for name, error in zip(names, exc.errors(), strict=True)
+    )
+    fail(f"invalid settings: {problems}", 2)
 
 
 def build_embedder(settings: RetrievalSettings) -> Embedder:
@@ -82,20 +147,6 @@ def export_model(settings: RetrievalSettings, *, force: bool) -> tuple[Path, dic
     return folder, read_manifest(folder) or {}
 
 
-def build_engine(
-    settings: RetrievalSettings, *, embedder: Embedder | None = None, create: bool = True
-) -> Engine:
-    engine = Engine(settings, embedder or build_embedder(settings))
-    return engine.open(create=create)
-
-
-def build_engine_for_full_rebuild(
-    settings: RetrievalSettings, *, embedder: Embedder | None = None
-) -> Engine:
-    """An engine that has not opened the old index: it may have been built for other settings."""
-    return Engine(settings, embedder or build_embedder(settings))
-
-
 def read_index_status(settings: RetrievalSettings) -> IndexStatus:
     """Index status without loading the model (fast)."""
     from retrieval.index.catalogue import read_status
@@ -103,5 +154,105 @@ def read_index_status(settings: RetrievalSettings) -> IndexStatus:
     return read_status(settings.index_dir)
 
 
-def with_index_dir(settings: RetrievalSettings, index_dir: Path) -> RetrievalSettings:
-    return settings.model_copy(update={"index_dir": index_dir})
+class Composition:
+    """Everything one process builds, from its settings. `settings` may be overridden per call
+    (another index folder for eval, a guild's collection); the encoder is shared by all."""
+
+    def __init__(
+        self,
+        settings: RetrievalSettings,
+        *,
+        embedder_factory: Callable[[RetrievalSettings], Embedder] = build_embedder,
+    ) -> None:
+        self.settings = settings
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._embedder_lock = threading.Lock()
+
+    def embedder(self) -> Embedder:
+        """Loaded once (the real model takes seconds), by whichever thread needs it first."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = self._embedder_factory(self.settings)
+            return self._embedder
+
+    def engine(
+        self,
+        policy: OpenPolicy,
+        *,
+        settings: RetrievalSettings | None = None,
+        progress: Progress | None = None,
+    ) -> Engine:
+        """Blocking: an engine over `settings` (default: this process's), opened by `policy`."""
+        settings = settings or self.settings
+        if policy is OpenPolicy.REBUILD:
+            return self.rebuild(settings=settings, progress=progress).engine
+        from retrieval.collection import sync_with_folder
+        from retrieval.engine import Engine
+        from retrieval.errors import NotFoundError
+
+        engine = Engine(settings, self.embedder())
+        try:
+            return engine.open(create=False)
+        except NotFoundError:
+            if policy is OpenPolicy.OPEN:
+                raise
+        logger.info(
+            "no index in %s: building it from %s", settings.index_dir, settings.articles_dir
+        )
+        engine.open(create=True)
+        report = sync_with_folder(engine, settings, progress=progress)
+        logger.info("index built: %s", report.summary())
+        return engine
+
+    def rebuild(
+        self,
+        *,
+        full: bool = False,
+        articles: Sequence[Article] | None = None,
+        settings: RetrievalSettings | None = None,
+        progress: Progress | None = None,
+        on_full_rebuild: Callable[[str], None] | None = None,
+    ) -> Rebuilt:
+        """Blocking: make the index hold the collection (the articles folder, or `articles`
+        when given: then they are all of it). Only what changed is encoded, unless `full`
+        or the index was built with other settings (model, encoder, chunker...): its vectors
+        can't be reused then, so the collection is re-encoded into a new index, after
+        `on_full_rebuild` is told what differed."""
+        from retrieval.collection import sync_with_folder
+        from retrieval.engine import Engine
+        from retrieval.errors import IndexMismatchError
+
+        settings = settings or self.settings
+        engine = Engine(settings, self.embedder())
+        differences = ""
+        if not full:
+            try:
+                engine.open(create=True)
+            except IndexMismatchError as exc:
+                logger.info("rebuilding %s in full: %s", settings.index_dir, exc.differences)
+                differences, full = exc.differences, True
+                if on_full_rebuild is not None:
+                    on_full_rebuild(differences)
+                engine = Engine(settings, self.embedder())  # one that never opened the old one
+        if articles is not None:
+            report = (
+                engine.rebuild_full(articles, progress=progress)
+                if full
+                else engine.sync(articles, remove_missing=True, progress=progress)
+            )
+        else:
+            report = sync_with_folder(engine, settings, full=full, progress=progress)
+        return Rebuilt(engine, report, full, differences)
+
+    def services(self, bot_settings: BotSettings) -> Services:
+        """The bot's shared services. Cheap: opens nothing (`sync-commands` needs no model);
+        `Services.prepare()` loads the encoder and the index before connecting."""
+        from bot.discord_app.services import Services
+
+        return Services.create(
+            bot_settings,
+            self.settings,
+            open_engine=lambda settings: self.engine(OpenPolicy.OPEN_OR_BUILD, settings=settings),
+            load_encoder=self.embedder,
+        )

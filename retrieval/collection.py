@@ -149,7 +149,8 @@ def sync_with_folder(
     full: bool = False,
     progress: Progress | None = None,
 ) -> SyncReport:
-    """Make the index match the articles folder (`full`: re-encode it all into a new database).
+    """Make the index match the articles folder (`full`: re-encode it all into a new database);
+    a folder that does not exist is an empty collection.
 
     The folder is read holding the index's write lock. Adds write their file before they
     take that lock, so an article added meanwhile is either read here or indexed after this
@@ -159,6 +160,8 @@ def sync_with_folder(
 
     def read_folder() -> list[Article]:
         nonlocal loaded
+        if not settings.articles_dir.is_dir():
+            return []  # not made yet (a guild's folder before its first /add): nothing in it
         loaded = load_folder(settings.articles_dir, max_bytes=settings.max_article_bytes)
         return loaded.articles
 

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.compose import OpenPolicy
 from bot.console import ProgressBar, fail, human_bytes
+from bot.settings import NO_TOKEN
 
 if TYPE_CHECKING:
+    from bot.compose import Composition
     from retrieval.engine import Engine
     from retrieval.settings import RetrievalSettings
 
@@ -27,29 +30,23 @@ MODES = ("hybrid", "dense", "bm25")
 class Context:
     verbose: int
     overrides: dict[str, Any] = field(default_factory=dict)
-    _settings: RetrievalSettings | None = None
+    _root: Composition | None = None
+
+    @property
+    def root(self) -> Composition:
+        """The composition root, made on first use (settings read then: `--help` reads none)."""
+        if self._root is None:
+            from bot.compose import Composition, load_settings
+
+            self._root = Composition(load_settings(**self.overrides))
+        return self._root
 
     @property
     def settings(self) -> RetrievalSettings:
-        if self._settings is None:
-            from pydantic import ValidationError
+        return self.root.settings
 
-            from bot.compose import load_settings
-
-            try:
-                self._settings = load_settings(**self.overrides)
-            except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-                )
-                fail(f"invalid settings: {problems}", 2)
-                raise AssertionError("unreachable") from exc
-        return self._settings
-
-    def engine(self, *, create: bool = True) -> Engine:
-        from bot.compose import build_engine
-
-        return build_engine(self.settings, create=create)
+    def engine(self, policy: OpenPolicy) -> Engine:
+        return self.root.engine(policy)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -138,32 +135,23 @@ def index_rebuild(obj: Context, full: bool) -> None:
       newsdesk index rebuild
       newsdesk index rebuild --full    # re-encode everything into a fresh index
     """
-    from retrieval.collection import sync_with_folder
-    from retrieval.errors import IndexMismatchError
-
     settings = obj.settings
     if not settings.articles_dir.is_dir():
         fail(f"articles folder {settings.articles_dir} does not exist (NEWSDESK_ARTICLES_DIR)")
-    if not full:
-        try:
-            engine = obj.engine()
-        except IndexMismatchError as exc:
-            # The articles folder is the source of truth, so this command can always recover:
-            # after a settings change or an upgrade that changed the encoder, `make run` then
-            # keeps working instead of stopping at an error.
-            click.echo(
-                f"the index was built with other settings ({exc.differences}); "
-                "rebuilding it in full.",
-                err=True,
-            )
-            full = True
-    if full:
-        from bot.compose import build_engine_for_full_rebuild
 
-        engine = build_engine_for_full_rebuild(settings)
+    def announce(differences: str) -> None:
+        # The articles folder is the source of truth, so this command can always recover:
+        # after a settings change or an upgrade that changed the encoder, `make run` then
+        # keeps working instead of stopping at an error.
+        click.echo(
+            f"the index was built with other settings ({differences}); rebuilding it in full.",
+            err=True,
+        )
+
     # The folder is read under the index's write lock, so a bot's /add meanwhile is kept.
     with ProgressBar() as bar:
-        report = sync_with_folder(engine, settings, full=full, progress=bar)
+        rebuilt = obj.root.rebuild(full=full, progress=bar, on_full_rebuild=announce)
+    engine, report, full = rebuilt.engine, rebuilt.report, rebuilt.full
     for path, reason in report.skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
     for dropped, kept in report.duplicates:
@@ -278,7 +266,7 @@ def add(obj: Context, sources: Sequence[str]) -> None:
     from retrieval.collection import add_sources
 
     settings = obj.settings
-    engine = obj.engine()
+    engine = obj.engine(OpenPolicy.OPEN_OR_BUILD)
     with ProgressBar() as bar:
         outcome = add_sources(engine, settings, sources, progress=bar)
     for line in outcome.messages:
@@ -301,7 +289,7 @@ def remove(obj: Context, article_id: str) -> None:
     """
     from retrieval.collection import remove_article
 
-    article = remove_article(obj.engine(create=False), obj.settings, article_id)
+    article = remove_article(obj.engine(OpenPolicy.OPEN), obj.settings, article_id)
     click.echo(f"Removed {article.id}: {article.title}")
 
 
@@ -317,7 +305,7 @@ def sources(obj: Context, search: str | None, limit: int) -> None:
       newsdesk sources
       newsdesk sources syria --limit 5
     """
-    engine = obj.engine(create=False)
+    engine = obj.engine(OpenPolicy.OPEN)
     page, total = engine.list_articles(search, limit=limit)
     for item in page:
         click.echo(f"{item.id}\t{item.title}\t{item.chunks} chunks")
@@ -347,7 +335,7 @@ def ask(
     """
     from bot.render import render_text
 
-    engine = obj.engine(create=False)
+    engine = obj.engine(OpenPolicy.OPEN)
     result = engine.search(question, k=k, mode=mode, abstain=not no_abstain)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps(result.as_json(), ensure_ascii=False))
@@ -370,7 +358,7 @@ def chat(obj: Context) -> None:
     """
     from bot.chat import run_chat
 
-    run_chat(obj.engine(), obj.settings)
+    run_chat(obj.engine(OpenPolicy.OPEN_OR_BUILD), obj.settings)
 
 
 # -- eval -------------------------------------------------------------------------------------
@@ -427,7 +415,7 @@ def evaluate_command(
 
     chosen = list(MODES) if "all" in modes else list(dict.fromkeys(modes))
     results = run_evaluation(
-        obj.settings,
+        obj.root,
         articles_path=articles_path,
         query_paths=query_paths,
         modes=chosen or [obj.settings.search_mode],
@@ -460,9 +448,21 @@ def run(obj: Context, or_chat: bool) -> None:
       newsdesk run
       newsdesk run --or-chat   # what `make run` does: chat in the terminal when no token is set
     """
+    from bot.compose import load_bot_settings
+
+    bot_settings = load_bot_settings()
+    token = bot_settings.token_value()
+    if not token:
+        if not or_chat:
+            fail(NO_TOKEN, 2)
+        from bot.chat import run_chat
+
+        click.echo("DISCORD_TOKEN is not set: opening the terminal chat instead.", err=True)
+        run_chat(obj.engine(OpenPolicy.OPEN_OR_BUILD), obj.settings)
+        return
     from bot.discord_app.runner import run_bot
 
-    run_bot(obj.settings, or_chat=or_chat)
+    run_bot(obj.root.services(bot_settings), token)
 
 
 @cli.command("sync-commands")
@@ -479,9 +479,15 @@ def sync_commands(obj: Context, guild_id: int | None) -> None:
       newsdesk sync-commands
       newsdesk sync-commands --guild 123456789012345678
     """
+    from bot.compose import load_bot_settings
+
+    bot_settings = load_bot_settings()
+    token = bot_settings.token_value()
+    if not token:
+        fail(NO_TOKEN, 2)
     from bot.discord_app.runner import sync_commands as sync
 
-    sync(obj.settings, guild_id=guild_id)
+    sync(obj.root.services(bot_settings), token, guild_id=guild_id)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,17 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.compose import (
-    build_embedder,
-    build_engine,
-    build_engine_for_full_rebuild,
-    with_index_dir,
-)
+from bot.compose import Composition
 from bot.console import ProgressBar
-from retrieval.errors import IndexMismatchError
 from retrieval.evaluation import evaluate, load_queries
 from retrieval.loaders import load_file, load_folder
-from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
 METRICS = (
@@ -36,7 +29,7 @@ METRICS = (
 
 
 def run_evaluation(
-    settings: RetrievalSettings,
+    root: Composition,
     *,
     articles_path: Path,
     query_paths: Sequence[Path],
@@ -48,28 +41,28 @@ def run_evaluation(
     show_progress: bool,
 ) -> dict[str, dict[str, Any]]:
     queries = load_queries(query_paths)[:limit]
+    settings = root.settings
     if threshold is not None:
         settings = settings.model_copy(update={"abstain_threshold": threshold})
-    # The encoder (and its cached ONNX export) comes from the configured index folder, not
-    # the scratch one, so an evaluation doesn't export the model again.
-    embedder = build_embedder(settings)
+    # The encoder (and its cached ONNX export) is the root's, from the configured index
+    # folder, not the scratch one: an evaluation doesn't export the model again.
     with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
-        settings = with_index_dir(settings, index_dir or Path(scratch) / "index")
+        settings = settings.model_copy(update={"index_dir": index_dir or Path(scratch) / "index"})
         if articles_path.is_dir():
             articles = load_folder(articles_path, max_bytes=settings.max_article_bytes).articles
         else:
             articles = load_file(articles_path, max_bytes=settings.max_article_bytes)
         with ProgressBar(enabled=show_progress) as bar:
-            try:
-                engine = build_engine(settings, embedder=embedder)
-            except IndexMismatchError as exc:
-                # A kept index from other settings (or an older newsdesk): the articles given
-                # are the whole collection, so it is simply built again.
-                logger.warning("rebuilding %s in full: %s", settings.index_dir, exc.differences)
-                engine = build_engine_for_full_rebuild(settings, embedder=embedder)
-                engine.rebuild_full(articles, progress=bar)
-            else:
-                engine.sync(articles, remove_missing=True, progress=bar)
+            # The articles given are the whole collection: a kept index from other settings
+            # (or an older newsdesk) is simply built again.
+            engine = root.rebuild(
+                articles=articles,
+                settings=settings,
+                progress=bar,
+                on_full_rebuild=lambda differences: logger.warning(
+                    "rebuilding %s in full: %s", settings.index_dir, differences
+                ),
+            ).engine
         results: dict[str, dict[str, Any]] = {}
         for mode in modes:
             with ProgressBar(enabled=show_progress) as bar:

@@ -16,7 +16,6 @@ from discord.ext import commands, tasks
 
 from bot.discord_app.replies import report_command_error, report_interaction_error
 from bot.discord_app.services import DAY, Services
-from bot.discord_app.views import DYNAMIC_ITEMS
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +77,6 @@ class NewsdeskBot(commands.Bot):
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
         if self.services.prepared:
             self._reload_loop.start()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.discord_app.embeds import escape_text, shorten, status_content
-from bot.discord_app.engines import ScopedEngine, sync_from_folder
-from retrieval.collection import remove_article
+from bot.discord_app.engines import ScopedEngine
+from retrieval.collection import remove_article, sync_with_folder
 from retrieval.documents import Article
 from retrieval.engine import Engine
 from retrieval.errors import NewsdeskError, NotFoundError
@@ -68,7 +68,7 @@ async def reindex(scoped: ScopedEngine) -> str:
     if scoped.reindex_lock.locked():
         raise NewsdeskError("A reindex of this collection is already running.")
     async with scoped.reindex_lock:
-        report = await asyncio.to_thread(sync_from_folder, scoped.engine, scoped.settings)
+        report = await asyncio.to_thread(sync_with_folder, scoped.engine, scoped.settings)
     status = await asyncio.to_thread(scoped.engine.status)
     return (
         f"Reindexed the {scoped.label} from its articles folder: {report.summary()}. "

@@ -1,8 +1,8 @@
-"""Starting the bot (`newsdesk run`, `python -m bot`) and syncing its slash commands.
+"""Running the bot (`newsdesk run`, `python -m bot`) and syncing its slash commands.
 
-The composition root for Discord: bot settings, then the shared services (encoder, engine,
-store; the index is built from the articles folder if missing), then the discord.py client.
-A missing or rejected token ends the process with one line on stderr and a non-zero code.
+The composition root (bot/compose.py) builds the services and the client; this module
+prepares them (encoder, index), connects and serves until stopped. A rejected token or a
+refused intent ends the process with one line on stderr and a non-zero code.
 """
 
 from __future__ import annotations
@@ -21,34 +21,19 @@ import discord.gateway
 import discord.http
 import yarl
 from discord import app_commands
-from pydantic import ValidationError
 
 from bot.console import fail
 from bot.discord_app.client import NewsdeskBot
 from bot.discord_app.services import Services
 from bot.settings import BotSettings
-from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
-NO_TOKEN = "DISCORD_TOKEN is not set: put it in .env (see .env.example) or the environment"
 BAD_TOKEN = "Discord rejected DISCORD_TOKEN (invalid token): copy it again from the portal"
 NO_INTENT = (
     "Discord refused the Message Content intent: enable it under Bot > Privileged Gateway "
     "Intents in the developer portal, or set DISCORD_MESSAGE_CONTENT=0 (slash commands only)"
 )
 BOT_LOGGERS = ("bot", "retrieval", "discord")
-
-
-def load_bot_settings() -> BotSettings:
-    try:
-        return BotSettings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"DISCORD_{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        fail(f"invalid settings: {problems}", 2)
-        raise AssertionError("unreachable") from exc
 
 
 def point_at(bot_settings: BotSettings) -> None:
@@ -89,19 +74,12 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def run_bot(settings: RetrievalSettings, *, or_chat: bool = False) -> None:
-    bot_settings = load_bot_settings()
-    token = bot_settings.token_value()
-    if not token:
-        if or_chat:
-            _run_chat_instead(settings)
-            return
-        fail(NO_TOKEN, 2)
-        return
+def run_bot(services: Services, token: str) -> None:
+    """Blocking: load the encoder and the index, then serve until SIGTERM or Ctrl-C."""
     configure_bot_logging(token)
-    services = Services.create(bot_settings, settings).prepare()
+    services.prepare()
     settle_heap()
-    point_at(bot_settings)
+    point_at(services.bot_settings)
     try:
         asyncio.run(serve(services, token))
     except discord.LoginFailure:
@@ -109,16 +87,7 @@ def run_bot(settings: RetrievalSettings, *, or_chat: bool = False) -> None:
     except discord.PrivilegedIntentsRequired:
         fail(NO_INTENT, 1)
     except (discord.GatewayNotFound, OSError) as exc:
-        fail(f"cannot reach Discord at {bot_settings.api_base}: {exc}", 1)
-
-
-def _run_chat_instead(settings: RetrievalSettings) -> None:
-    from bot.chat import run_chat
-    from bot.compose import build_embedder
-    from bot.discord_app.engines import open_or_build
-
-    click.echo("DISCORD_TOKEN is not set: opening the terminal chat instead.", err=True)
-    run_chat(open_or_build(settings, build_embedder(settings)), settings)
+        fail(f"cannot reach Discord at {services.bot_settings.api_base}: {exc}", 1)
 
 
 async def serve(services: Services, token: str, **client_options: Any) -> None:
@@ -131,17 +100,12 @@ async def serve(services: Services, token: str, **client_options: Any) -> None:
         await bot.start(token)
 
 
-def sync_commands(settings: RetrievalSettings, *, guild_id: int | None) -> None:
+def sync_commands(services: Services, token: str, *, guild_id: int | None) -> None:
     """`newsdesk sync-commands`: log in over HTTP only, publish the tree, exit."""
-    bot_settings = load_bot_settings()
-    token = bot_settings.token_value()
-    if not token:
-        fail(NO_TOKEN, 2)
-        return
     configure_bot_logging(token)
-    point_at(bot_settings)
+    point_at(services.bot_settings)
     try:
-        synced = asyncio.run(sync_tree(Services.create(bot_settings, settings), token, guild_id))
+        synced = asyncio.run(sync_tree(services, token, guild_id))
     except discord.LoginFailure:
         fail(BAD_TOKEN, 1)
         return

@@ -1,6 +1,7 @@
 """Everything the cogs share: settings, engines, the answer/feedback store, the cooldown.
 
-Built by the runner (or a test) and handed to the bot; nothing here touches Discord.
+Built by the composition root (bot/compose.py) and handed to the bot; nothing here touches
+Discord.
 """
 
 from __future__ import annotations
@@ -15,17 +16,11 @@ from bot.discord_app.engines import EngineRegistry
 from bot.discord_app.permissions import AdminRule
 from bot.discord_app.votes import FILE_NAME, FeedbackStore
 from bot.settings import BotSettings
-from retrieval.embedding import Embedder
+from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
 DAY = 86_400.0
-
-
-def default_embedder(settings: RetrievalSettings) -> Embedder:
-    from bot.compose import build_embedder
-
-    return build_embedder(settings)
 
 
 @dataclass
@@ -36,6 +31,7 @@ class Services:
     store: FeedbackStore
     cooldown: Cooldown
     admin: AdminRule
+    load_encoder: Callable[[], object]  # loads the shared encoder (seconds for the model)
     clock: Callable[[], float] = time.monotonic
     prepared: bool = field(default=False, init=False)
 
@@ -45,24 +41,27 @@ class Services:
         bot_settings: BotSettings,
         settings: RetrievalSettings,
         *,
-        embedder_factory: Callable[[RetrievalSettings], Embedder] = default_embedder,
+        open_engine: Callable[[RetrievalSettings], Engine],
+        load_encoder: Callable[[], object],
     ) -> Services:
-        """Cheap: opens nothing (so `sync-commands` can build the bot without the model)."""
+        """Cheap: opens nothing (so `sync-commands` can build the bot without the model).
+        `open_engine` and `load_encoder` come from the composition root (bot/compose.py)."""
         return cls(
             bot_settings=bot_settings,
             settings=settings,
             engines=EngineRegistry(
-                settings, embedder_factory, per_guild=bot_settings.per_guild_collections
+                settings, open_engine, per_guild=bot_settings.per_guild_collections
             ),
             store=FeedbackStore(settings.index_dir / FILE_NAME),
             cooldown=Cooldown(bot_settings.ask_cooldown_seconds),
             admin=AdminRule(bot_settings.admin_role_id, bot_settings.admin_role),
+            load_encoder=load_encoder,
         )
 
     def prepare(self) -> Services:
         """Blocking, before connecting: load the encoder, open (or build) the shared index and
         the store, forget expired answers. Per-guild collections open on first use."""
-        self.engines.embedder()
+        self.load_encoder()
         if not self.engines.per_guild:
             scoped = self.engines.open_shared()
             status = scoped.engine.status()

@@ -3,7 +3,8 @@ the messages that carry them.
 
 Each is a DynamicItem: its custom_id carries what it needs (`nd:more:<answer_id>`,
 `nd:vote:up:<answer_id>`, `nd:src:<page>:<search>`), and the bot registers the templates at
-start, so a click on a message sent before a restart still reaches its handler, which loads
+start (each cog registers the ones its messages carry), so a click on a message sent before
+a restart still reaches its handler, which loads
 the stored question from SQLite or says plainly that the buttons expired.
 """
 
@@ -13,7 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import discord
 
@@ -23,7 +24,6 @@ from bot.discord_app.embeds import fit_content
 from bot.discord_app.replies import NO_MENTIONS, report_interaction_error
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import NewsdeskBot
     from bot.discord_app.services import Services
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,14 @@ MAX_CUSTOM_ID = 100
 _ID = r"(?P<answer_id>[A-Za-z0-9_-]{1,40})"
 
 
+class WithServices(Protocol):
+    """The client as the buttons see it: whatever carries the shared services."""
+
+    services: Services
+
+
 def services_of(interaction: discord.Interaction) -> Services:
-    return cast("NewsdeskBot", interaction.client).services
+    return cast(WithServices, interaction.client).services
 
 
 async def _guarded(interaction: discord.Interaction, work: Awaitable[None]) -> None:
@@ -172,9 +178,6 @@ def sources_view(page: int, pages: int, search: str | None) -> discord.ui.View |
     # Two buttons may not share a custom_id: the disabled end one points past the range.
     view.add_item(SourcesPageButton(page + 1, search, label="Older ▶", disabled=page >= pages))
     return view
-
-
-DYNAMIC_ITEMS = (MoreButton, VoteButton, SourcesPageButton)
 
 
 def message_kwargs(reply: Reply) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.compose import Composition
 from bot.discord_app.services import Services
 from bot.settings import BotSettings
 from retrieval.embedding.factory import load_embedder
@@ -55,10 +56,8 @@ def filled_settings(settings: RetrievalSettings) -> RetrievalSettings:
 @pytest.fixture
 def services(bot_settings: BotSettings, filled_settings: RetrievalSettings) -> Iterator[Services]:
     """Prepared services: the index is built from the folder, as at a bot's start."""
-    made = Services.create(
-        bot_settings, filled_settings, embedder_factory=lambda s: load_embedder(s.model)
-    )
-    yield made.prepare()
+    root = Composition(filled_settings, embedder_factory=lambda s: load_embedder(s.model))
+    yield root.services(bot_settings).prepare()
 
 
 @pytest.fixture

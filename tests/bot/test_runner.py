@@ -15,7 +15,8 @@ from click.testing import CliRunner
 import bot.chat
 import bot.discord_app.runner
 from bot.cli.app import cli
-from bot.discord_app.runner import BAD_TOKEN, NO_INTENT, NO_TOKEN, RedactToken, point_at, run_bot
+from bot.discord_app.runner import BAD_TOKEN, NO_INTENT, RedactToken, point_at
+from bot.settings import NO_TOKEN
 from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 from tests.bot.conftest import make_bot_settings
@@ -31,23 +32,30 @@ def restore_endpoints() -> Iterator[None]:
     route.BASE, websocket.DEFAULT_GATEWAY = saved
 
 
+def _run(settings: RetrievalSettings, *args: str) -> Any:
+    """`newsdesk run ARGS` on these settings' folders, in-process (exit codes as raised)."""
+    folders = ["--index-dir", str(settings.index_dir), "--articles-dir", str(settings.articles_dir)]
+    return cli.main([*folders, "--model", settings.model, "run", *args], standalone_mode=False)
+
+
 def test_missing_token_exits_2_with_one_line(
     settings: RetrievalSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        run_bot(settings)
+        _run(settings)
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.splitlines() == [f"error: {NO_TOKEN}"]
 
 
-def test_missing_token_with_or_chat_opens_the_chat(
+def test_missing_token_with_or_chat_builds_the_missing_index_and_opens_the_chat(
     settings: RetrievalSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (settings.articles_dir / "otters.md").write_text("# Otters\n\nOtters use stones as tools.\n")
     opened: list[Engine] = []
     monkeypatch.setattr(bot.chat, "run_chat", lambda engine, s: opened.append(engine))
-    run_bot(settings, or_chat=True)
+    _run(settings, "--or-chat")
     [engine] = opened
-    assert engine.status().articles == 0  # the missing index was built (from an empty folder)
+    assert engine.status().articles == 1  # the missing index was built from the folder
 
 
 def test_invalid_setting_exits_2(
@@ -55,7 +63,7 @@ def test_invalid_setting_exits_2(
 ) -> None:
     monkeypatch.setenv("DISCORD_ASK_COOLDOWN_SECONDS", "soon")
     with pytest.raises(SystemExit) as exit_info:
-        run_bot(settings)
+        _run(settings)
     assert exit_info.value.code == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("error: invalid settings: DISCORD_ASK_COOLDOWN_SECONDS:")
@@ -83,7 +91,7 @@ def test_rejected_login_exits_1(
 
     monkeypatch.setattr(bot.discord_app.runner, "serve", refused)
     with pytest.raises(SystemExit) as exit_info:
-        run_bot(settings.model_copy(update={"model": "hashing"}))
+        _run(settings)
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"error: {message}"

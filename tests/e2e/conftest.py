@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.discord_app.engines import open_or_build
+from bot.compose import Composition, OpenPolicy
 from bot.discord_app.runner import settle_heap
 from retrieval.embedding.factory import load_embedder
 from tests.e2e.desk import (
@@ -57,7 +57,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("template")
     shutil.copytree(ARTICLES, root / "articles")
     settings = retrieval_settings(root)
-    open_or_build(settings, load_embedder(settings.model))
+    Composition(settings, embedder_factory=lambda s: load_embedder(s.model)).engine(
+        OpenPolicy.OPEN_OR_BUILD
+    )
     return root
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import discord
 
+from bot.compose import Composition
 from bot.discord_app.client import NewsdeskBot
 from bot.discord_app.errors import is_expected, unwrap
 from bot.discord_app.services import Services
@@ -254,7 +255,7 @@ async def prepared_services(
     embedder_factory: Callable[[RetrievalSettings], Embedder] | None = None,
 ) -> Services:
     factory = embedder_factory or (lambda s: load_embedder(s.model))
-    services = Services.create(settings, retrieval, embedder_factory=factory)
+    services = Composition(retrieval, embedder_factory=factory).services(settings)
     return await asyncio.to_thread(services.prepare)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord_app.engines import open_or_build
+from bot.compose import Composition, OpenPolicy
 from retrieval.collection import add_sources
 from retrieval.embedding.factory import load_embedder
 from retrieval.settings import RetrievalSettings
@@ -72,7 +72,8 @@ async def test_articles_added_by_the_cli_show_up(make_desk: MakeDesk, tmp_path: 
     def cli_add() -> None:
         """What `newsdesk add` does in its own process: its own engine on the same index."""
         settings = desk.services.settings
-        engine = open_or_build(settings, load_embedder(settings.model))
+        root = Composition(settings, embedder_factory=lambda s: load_embedder(s.model))
+        engine = root.engine(OpenPolicy.OPEN_OR_BUILD)
         add_sources(engine, settings, [str(source)])
 
     await asyncio.to_thread(cli_add)

@@ -87,10 +87,10 @@ def test_question_path_never_imports_torch(
     cache, _ = exported
     code = (
         "import sys\n"
-        "from bot.compose import build_engine, load_settings\n"
+        "from bot.compose import Composition, OpenPolicy, load_settings\n"
         "from retrieval.loaders import load_folder\n"
         "settings = load_settings()\n"
-        "engine = build_engine(settings)\n"
+        "engine = Composition(settings).engine(OpenPolicy.OPEN_OR_BUILD)\n"
         "loaded = load_folder(settings.articles_dir, max_bytes=10**7)\n"
         "engine.sync(loaded.articles, remove_missing=True)\n"
         "result = engine.search('What did Kerry want from the Moscow talks?')\n"

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import sys
 
-from bot.compose import build_engine, load_settings
+from bot.compose import Composition, OpenPolicy, load_settings
 from tests.reliability.corpus import article
 
 
 def main() -> None:
     first, count = int(sys.argv[1]), int(sys.argv[2])
-    engine = build_engine(load_settings())
+    engine = Composition(load_settings()).engine(OpenPolicy.OPEN_OR_BUILD)
     print("ready", flush=True)
     for number in range(first, first + count):
         engine.add([article(number)])

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.discord_app.engines import sync_from_folder
-from retrieval.collection import add_article
+from retrieval.collection import add_article, sync_with_folder
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.loaders import article_from_text
@@ -56,10 +55,10 @@ def test_reindex_keeps_an_article_added_while_it_read_the_folder(
 ) -> None:
     engine = Engine(settings, embedder).open()
     (settings.articles_dir / "bees.md").write_text("# Bees\n\nBees make honey in hives.\n")
-    sync_from_folder(engine, settings)
+    sync_with_folder(engine, settings)
     listed, release = _pause_after_listing(monkeypatch)
 
-    reindex, reindex_errors = _in_thread(lambda: sync_from_folder(engine, settings))
+    reindex, reindex_errors = _in_thread(lambda: sync_with_folder(engine, settings))
     assert listed.wait(timeout=20)  # the reindex has read the folder: no otters.md in it
     otters = article_from_text("Sea otters crack shellfish with stones.", title="Otters")
     adder, add_errors = _in_thread(lambda: add_article(engine, settings, otters))

@@ -11,16 +11,27 @@ from discord.ext import commands
 from bot.discord_app.answering import answer_question
 from bot.discord_app.questions import question_in_message
 from bot.discord_app.replies import report_message_error
-from bot.discord_app.views import reply_to_message, send_followup
+from bot.discord_app.views import MoreButton, VoteButton, reply_to_message, send_followup
 
 if TYPE_CHECKING:
     from bot.discord_app.client import NewsdeskBot
+
+
+# The buttons answers carry: registered while the cog is loaded, so a click on an answer
+# sent before a restart still reaches its handler.
+PERSISTENT_ITEMS = (MoreButton, VoteButton)
 
 
 class AskCog(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
         self.services = bot.services
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
 
     @app_commands.command(name="ask", description="Ask a question about the articles")
     @app_commands.describe(question="What do you want to know?")

@@ -16,7 +16,7 @@ from bot.discord_app import adding, managing, sources
 from bot.discord_app.answering import Reply
 from bot.discord_app.errors import NotAllowedError
 from bot.discord_app.permissions import may_manage
-from bot.discord_app.views import send_followup, sources_view
+from bot.discord_app.views import SourcesPageButton, send_followup, sources_view
 from retrieval.errors import NewsdeskError
 
 if TYPE_CHECKING:
@@ -27,6 +27,13 @@ class ManageCog(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
         self.services = bot.services
+
+    async def cog_load(self) -> None:
+        # /sources paging buttons keep working on listings sent before a restart.
+        self.bot.add_dynamic_items(SourcesPageButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(SourcesPageButton)
 
     def require_admin(self, interaction: discord.Interaction, action: str) -> None:
         if not may_manage(interaction, self.services.admin):

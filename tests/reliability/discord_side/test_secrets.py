@@ -16,8 +16,9 @@ import discord
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from bot.compose import load_bot_settings
 from bot.discord_app.client import NewsdeskBot
-from bot.discord_app.runner import RedactToken, configure_bot_logging, load_bot_settings
+from bot.discord_app.runner import RedactToken, configure_bot_logging
 from bot.settings import BotSettings
 from tests.e2e.desk import REUTERS_QUESTION, WAIT, prepared_services, retrieval_settings
 from tests.fakediscord import CLIENT_OPTIONS, FakeDiscord, FakeFile
