@@ -198,13 +198,15 @@ def _run_killing(
     """Run `command`; once it writes, SIGKILL it `delay` s later (None: let it finish).
     Returns the seconds from its first write to its exit or kill, and whether it was killed."""
     writing = _writing(ws, full)
-    process = subprocess.Popen(
-        command,
-        cwd=ws.root,
-        env=ws.env(PYTHONPATH=str(REPO)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Its stderr goes to a file (a pipe nobody reads could fill and stall it), shown if it fails.
+    with (ws.root / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=ws.root,
+            env=ws.env(PYTHONPATH=str(REPO)),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     deadline = time.monotonic() + 60
     while not writing() and process.poll() is None:
         assert time.monotonic() < deadline, "the command never wrote"
@@ -216,7 +218,8 @@ def _run_killing(
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         return time.monotonic() - started, True
-    assert process.returncode == 0
+    errors = (ws.root / "stderr.log").read_text(encoding="utf-8", errors="replace")
+    assert process.returncode == 0, f"{' '.join(command[1:])} failed:\n{errors[-3000:]}"
     return time.monotonic() - started, False
 
 
