@@ -35,3 +35,22 @@ def test_importing_retrieval_loads_no_heavy_modules() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_the_public_api_names_resolve_lazily() -> None:
+    """`from retrieval import Engine` works, and `import retrieval` alone loads no engine."""
+    code = (
+        "import importlib, sys, retrieval\n"
+        "assert 'retrieval.engine' not in sys.modules\n"
+        "assert sorted(retrieval._EXPORTS) == retrieval.__all__\n"
+        "for name in retrieval.__all__:\n"
+        "    defined = getattr(importlib.import_module(retrieval._EXPORTS[name]), name)\n"
+        "    assert getattr(retrieval, name) is defined, name\n"
+        "from retrieval import Engine, SearchResult\n"
+        "print(Engine.__module__, SearchResult.__module__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["retrieval.engine", "retrieval.search.results"]
