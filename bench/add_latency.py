@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from bench.common import (
     read_jsonl,
 )
 from retrieval.documents import Article
+
+if TYPE_CHECKING:
+    from retrieval.settings import EmbeddingBackend
 
 
 def new_articles(count: int, words: int = 1000, skip: int = 0) -> list[Article]:
@@ -79,7 +82,7 @@ class SyntheticEncoder:
 
 
 def at_scale(
-    options: Options, backend: str, encoder: TimedEncoder, sizes: tuple[int, ...]
+    options: Options, backend: EmbeddingBackend, encoder: TimedEncoder, sizes: tuple[int, ...]
 ) -> dict[str, Any]:
     """Adds timed on one index grown through `sizes` chunks of synthetic articles."""
     from bench.synthetic import article_texts, squad_vocabulary
@@ -92,7 +95,7 @@ def at_scale(
     settings = RetrievalSettings(  # type: ignore[call-arg]
         _env_file=None, index_dir=work, embedding_backend=backend
     )
-    filler = Engine(settings, SyntheticEncoder(encoder.inner)).open()  # type: ignore[arg-type]
+    filler = Engine(settings, SyntheticEncoder(encoder.inner)).open()
     texts = iter(article_texts(squad_vocabulary(Analyzer()), count=max(sizes) // 8, seed=9))
     news = iter(new_articles(3 * len(sizes), words=1000, skip=8))
     out: dict[str, Any] = {}
@@ -108,7 +111,7 @@ def at_scale(
             if not batch:
                 break
             filler.add(batch)
-        engine = Engine(settings, encoder).open()  # type: ignore[arg-type]
+        engine = Engine(settings, encoder).open()
         trials = [timed_add(engine, encoder, next(news)) for _ in range(3)]
         out[str(len(engine.snapshot.chunks))] = {
             "dense": engine.snapshot.dense.kind,
@@ -118,7 +121,7 @@ def at_scale(
             ),
             "median_rest_seconds": float(np.median([t["rest_seconds"] for t in trials])),
         }
-        filler = Engine(settings, SyntheticEncoder(encoder.inner)).open()  # type: ignore[arg-type]
+        filler = Engine(settings, SyntheticEncoder(encoder.inner)).open()
     shutil.rmtree(work, ignore_errors=True)
     return out
 
@@ -157,7 +160,7 @@ def main(options: Options) -> None:
         _env_file=None, index_dir=work, embedding_backend=backend
     )
     encoder = TimedEncoder(load_embedder(backend, options))
-    engine = Engine(settings, encoder).open()  # type: ignore[arg-type]
+    engine = Engine(settings, encoder).open()
     chunks_before = len(engine.snapshot.chunks)
     trials = []
     for article in new_articles(3 if options.quick else 8):

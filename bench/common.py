@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -310,10 +310,13 @@ def indexed(options: Options, backend: str, evalset: EvalSet, **settings: Any) -
 
 
 def index_settings(index_dir: Path, backend: str, **settings: Any) -> Any:
-    from retrieval.settings import RetrievalSettings
+    from retrieval.settings import EmbeddingBackend, RetrievalSettings
 
     return RetrievalSettings(  # type: ignore[call-arg]
-        _env_file=None, index_dir=index_dir, embedding_backend=backend, **settings
+        _env_file=None,
+        index_dir=index_dir,
+        embedding_backend=cast(EmbeddingBackend, backend),  # checked by the settings
+        **settings,
     )
 
 

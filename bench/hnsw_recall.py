@@ -28,7 +28,7 @@ def corpus_texts(limit: int) -> list[str]:
         texts += sentences
         texts += [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
     rng = np.random.default_rng(3)
-    rng.shuffle(texts)  # type: ignore[arg-type]
+    rng.shuffle(texts)
     return texts[:limit]
 
 

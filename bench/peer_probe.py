@@ -113,7 +113,7 @@ class Newsdesk(Peer):
     def _settings(self, folder: Path) -> Any:
         from retrieval.settings import RetrievalSettings
 
-        return RetrievalSettings(index_dir=folder)
+        return RetrievalSettings(index_dir=folder)  # type: ignore[call-arg]
 
     def build(self, chunks: list[dict[str, Any]], folder: Path) -> None:
         from bot.compose import Composition, OpenPolicy

@@ -43,7 +43,7 @@ def run_eval(options: Options, backend: str, evalset: EvalSet) -> dict[str, Any]
     built = time.perf_counter() - started
     queries = load_queries(list(evalset.queries))
     modes = {
-        mode: evaluate(queries, lambda q, m=mode: engine.search(q, k=10, mode=m)).as_json()
+        mode: evaluate(queries, lambda q, m=mode: engine.search(q, k=10, mode=m)).as_json()  # type: ignore[misc]
         for mode in MODES
     }
     return {
@@ -57,7 +57,7 @@ def gaps(
     results: dict[str, dict[str, Any]], backend: str, modes: tuple[str, ...] = MODES
 ) -> dict[str, float]:
     """Largest drop (in points) below torch per set, over the key metrics and `modes`."""
-    out = {}
+    out: dict[str, float] = {}
     for name, by_backend in results.items():
         drops = []
         for mode, reference in by_backend["torch"]["modes"].items():

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -23,7 +23,21 @@ from retrieval.threads import free_cores
 logger = logging.getLogger(__name__)
 
 
-def make_session(graph: Path, threads: int) -> Any:
+class OrtNodeArg(Protocol):
+    name: str
+
+
+class OrtSession(Protocol):
+    """An onnxruntime `InferenceSession`, as far as newsdesk runs one."""
+
+    def get_inputs(self) -> Sequence[OrtNodeArg]: ...
+
+    def run(
+        self, output_names: Sequence[str] | None, input_feed: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]: ...
+
+
+def make_session(graph: Path, threads: int) -> OrtSession:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -35,7 +49,8 @@ def make_session(graph: Path, threads: int) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     if threads == 1:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    return cast(OrtSession, session)
 
 
 class OnnxEmbedder:
@@ -66,7 +81,7 @@ class OnnxEmbedder:
         self._tokenizer.enable_truncation(max_length=files.max_tokens)
         self._tokenizer.no_padding()  # padded per batch below, to the longest text
         self._query_session = make_session(graph, 1)
-        self._bulk_session: Any = None
+        self._bulk_session: OrtSession | None = None
         self._bulk_lock = threading.Lock()
         self._input_names = {i.name for i in self._query_session.get_inputs()}
         logger.info("loaded %s graph %s (dim %d)", backend, graph, files.dimension)
@@ -127,15 +142,16 @@ class OnnxEmbedder:
 
     def encode_query(self, text: str) -> Vectors:
         ids = self._tokenizer.encode(text).ids
-        return self._run(self._query_session, [ids])[0]
+        vector: Vectors = self._run(self._query_session, [ids])[0]
+        return vector
 
-    def _bulk(self) -> Any:
+    def _bulk(self) -> OrtSession:
         with self._bulk_lock:
             if self._bulk_session is None:
                 self._bulk_session = make_session(self._graph, self._bulk_threads)
             return self._bulk_session
 
-    def _run(self, session: Any, ids: list[list[int]]) -> Vectors:
+    def _run(self, session: OrtSession, ids: list[list[int]]) -> Vectors:
         width = max(len(row) for row in ids)
         input_ids = np.zeros((len(ids), width), dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)

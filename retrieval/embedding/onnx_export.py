@@ -21,7 +21,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -33,8 +33,12 @@ from retrieval.embedding.onnx_cache import (
     MIN_COSINE,
     write_manifest,
 )
-from retrieval.embedding.onnx_embedder import OnnxEmbedder
+from retrieval.embedding.onnx_embedder import OnnxEmbedder, OrtSession
 from retrieval.errors import NewsdeskError
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
 
 logger = logging.getLogger(__name__)
 OPSET = 17
@@ -63,6 +67,26 @@ _SENTENCES = (
     "ok",
     "Température, café, naïve résumé — unicode should tokenize the same way in both paths.",
 )
+
+
+class GraphCheck(TypedDict):
+    """How close one exported graph came to the torch reference (the manifest's `graphs`)."""
+
+    file: str
+    bytes: int
+    mean_cosine_to_torch: float
+    min_cosine_to_torch: float
+    required_mean_cosine: float
+    sample_texts: int
+    verified: bool
+
+
+class _OptimizedGraph(Protocol):
+    """What onnxruntime's `optimize_model` returns (an `OnnxModel`), as used here."""
+
+    def get_fused_operator_statistics(self) -> dict[str, int]: ...
+
+    def save_model_to_file(self, output_path: str) -> None: ...
 
 
 def verification_sample() -> list[str]:
@@ -106,7 +130,7 @@ def _export_transformer(files: ModelFiles, target: Path) -> None:
     from transformers import AutoModel
 
     # Eager attention: the graph onnxruntime's fusions recognize (SDPA exports differently).
-    model: Any = AutoModel.from_pretrained(str(files.folder), attn_implementation="eager")
+    model = AutoModel.from_pretrained(str(files.folder), attn_implementation="eager")
     model.eval()
 
     class Transformer(torch.nn.Module):
@@ -116,13 +140,19 @@ def _export_transformer(files: ModelFiles, target: Path) -> None:
             super().__init__()
             self.inner = model
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.inner(
+        def forward(
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            token_type_ids: torch.Tensor,
+        ) -> torch.Tensor:
+            hidden: torch.Tensor = self.inner(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 token_type_ids=token_type_ids,
                 return_dict=True,
             ).last_hidden_state
+            return hidden
 
     length = 16
     dummy = (
@@ -160,7 +190,7 @@ def _export_transformer(files: ModelFiles, target: Path) -> None:
 def _optimize(files: ModelFiles, source: Path, target: Path) -> None:
     from onnxruntime.transformers.optimizer import optimize_model
 
-    optimized: Any = optimize_model(
+    optimized: _OptimizedGraph = optimize_model(
         str(source),
         model_type="bert",
         num_heads=files.num_heads,
@@ -213,7 +243,7 @@ def _quantize(files: ModelFiles, source: Path, target: Path) -> None:
         )
 
 
-def feed_forward_matmuls(model: Any) -> list[Any]:
+def feed_forward_matmuls(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     """The MatMuls into and out of each feed-forward block: those with a constant 2-D weight
     that is not square (hidden -> intermediate and back; the attention output projection is
     square, the query/key/value projections are fused into the Attention nodes)."""
@@ -226,7 +256,9 @@ def feed_forward_matmuls(model: Any) -> list[Any]:
     return found
 
 
-def _input_peaks(files: ModelFiles, model: Any, nodes: list[Any]) -> dict[str, np.ndarray]:
+def _input_peaks(
+    files: ModelFiles, model: onnx.ModelProto, nodes: list[onnx.NodeProto]
+) -> dict[str, np.ndarray]:
     """Largest |value| of each input channel of `nodes` (by node name) over the verification
     sample, each text run alone so padding plays no part."""
     import onnx
@@ -239,7 +271,9 @@ def _input_peaks(files: ModelFiles, model: Any, nodes: list[Any]) -> dict[str, n
     probe.graph.output.extend(
         onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs
     )
-    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    session: OrtSession = ort.InferenceSession(
+        probe.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     feeds_wanted = {i.name for i in session.get_inputs()}
     tokenizer = Tokenizer.from_file(str(files.tokenizer_file))
     tokenizer.enable_truncation(max_length=files.max_tokens)
@@ -259,7 +293,9 @@ def _input_peaks(files: ModelFiles, model: Any, nodes: list[Any]) -> dict[str, n
     return {node.name: peaks[node.input[0]] for node in nodes}
 
 
-def split_outlier_channels(model: Any, peaks: dict[str, np.ndarray], channels: int) -> list[str]:
+def split_outlier_channels(
+    model: onnx.ModelProto, peaks: dict[str, np.ndarray], channels: int
+) -> list[str]:
     """Rewrites each MatMul named in `peaks` (input x, constant weight W) so that its
     `channels` input channels with the largest peak are multiplied in float on the side:
     y = (x * mask) @ (W with those rows zeroed) + x[..., idx] @ W[idx]. Exact in fp32; the
@@ -274,7 +310,7 @@ def split_outlier_channels(model: Any, peaks: dict[str, np.ndarray], channels: i
     for node in graph.node:
         for name in node.input:
             uses[name] = uses.get(name, 0) + 1
-    nodes: list[Any] = []
+    nodes: list[onnx.NodeProto] = []
     kept_float: list[str] = []
     for node in graph.node:
         weight = weights.get(node.input[1]) if node.name in peaks else None
@@ -335,18 +371,18 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(level)
 
 
-def _verify(name: str, files: ModelFiles, graphs: dict[str, Path]) -> dict[str, dict[str, Any]]:
+def _verify(name: str, files: ModelFiles, graphs: dict[str, Path]) -> dict[str, GraphCheck]:
     from sentence_transformers import SentenceTransformer
 
     sample = verification_sample()
-    reference_model: Any = SentenceTransformer(str(files.folder), device="cpu")
+    reference_model = SentenceTransformer(str(files.folder), device="cpu")
     reference = np.asarray(
         reference_model.encode(
             sample, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         ),
         dtype=np.float32,
     )
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, GraphCheck] = {}
     failures = []
     for backend, graph in graphs.items():
         embedder = OnnxEmbedder(
@@ -381,7 +417,7 @@ def _verify(name: str, files: ModelFiles, graphs: dict[str, Path]) -> dict[str, 
 
 
 def _manifest(
-    name: str, files: ModelFiles, graphs: dict[str, dict[str, Any]], seconds: float
+    name: str, files: ModelFiles, graphs: dict[str, GraphCheck], seconds: float
 ) -> dict[str, Any]:
     import onnx
     import onnxruntime

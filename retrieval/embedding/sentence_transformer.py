@@ -7,9 +7,9 @@ machine a second thread for one question mostly adds contention (p95 grows sever
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -19,25 +19,34 @@ from retrieval.threads import free_cores
 logger = logging.getLogger(__name__)
 
 
+class _Tokenizer(Protocol):
+    """The model's Hugging Face tokenizer, as `count_tokens` calls it."""
+
+    def __call__(
+        self, texts: list[str], *, add_special_tokens: bool, truncation: bool, verbose: bool
+    ) -> Mapping[str, list[list[int]]]: ...
+
+
 class SentenceTransformerEmbedder:
     def __init__(self, name: str, model_path: str, *, batch_size: int = 16) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        self._torch: Any = torch
+        self._torch = torch
         self._bulk_threads = free_cores()
         self._name = name
         self._batch_size = batch_size
-        model: Any = SentenceTransformer(model_path, device="cpu")
+        model = SentenceTransformer(model_path, device="cpu")
         self._model = model
-        self._tokenizer: Any = model.tokenizer
+        self._tokenizer: _Tokenizer = model.tokenizer
         # Renamed in sentence-transformers 6; the old name still works on 5.x.
-        get_dim: Any = (
+        get_dim: Callable[[], int | None] = (
             getattr(model, "get_embedding_dimension", None)
             or model.get_sentence_embedding_dimension
         )
-        self._dimension = int(get_dim())
-        self._max_tokens = int(model.max_seq_length)
+        # None only for a model without a fixed-size output or window, which cannot be used.
+        self._dimension = int(cast(int, get_dim()))
+        self._max_tokens = int(cast(int, model.max_seq_length))
         logger.info("loaded model %s (dim %d, window %d)", name, self._dimension, self._max_tokens)
 
     @property

@@ -353,6 +353,7 @@ class LexicalIndex:
         if not known:
             return None
         if self._plain:
+            assert self._model is not None  # only an index without rows has none (no terms)
             return np.asarray(self._model.get_scores(known), dtype=np.float32)
         return self._scores_with_changes(known)
 

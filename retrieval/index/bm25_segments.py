@@ -12,13 +12,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, overload
 
 import numpy as np
 
-from retrieval.third_party import load_bm25s
+from retrieval.third_party import Bm25sModel, load_bm25s
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Lucene-style BM25 parameters; b < 0.75 because chunks are already of similar length.
 K1 = 1.2
@@ -130,7 +131,16 @@ class DocFreq(Mapping[str, int]):
     def __contains__(self, token: object) -> bool:
         return self._lookup(token) > 0
 
-    def get(self, token: str, default: Any = None) -> Any:
+    @overload
+    def get(self, token: str, /) -> int | None: ...
+
+    @overload
+    def get(self, token: str, default: int, /) -> int: ...
+
+    @overload
+    def get(self, token: str, default: _T, /) -> int | _T: ...
+
+    def get(self, token: str, default: object = None) -> object:
         df = self._lookup(token)
         return df if df > 0 else default
 
@@ -238,7 +248,7 @@ class Segment:
 class MainSegment:
     """A bm25s index and the statistics it was built with; shared by the versions on it."""
 
-    def __init__(self, model: Any, lengths: np.ndarray | None, name: str) -> None:
+    def __init__(self, model: Bm25sModel | None, lengths: np.ndarray | None, name: str) -> None:
         self.model = model
         self.name = name
         self.rows = int(model.scores["num_docs"]) if model is not None else 0

@@ -18,10 +18,15 @@ import io
 import logging
 import uuid
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from retrieval.third_party import (
+    FaissIndex,
+    FaissSelector,
+    import_faiss,
+    load_faiss,
+)
 from retrieval.threads import free_cores
 
 logger = logging.getLogger(__name__)
@@ -37,15 +42,6 @@ DELTA_LIMIT = 4096
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def _faiss(threads: int = 1) -> Any:
-    import faiss
-
-    # Per calling thread: one question at a time is fastest on one core (a second thread only
-    # adds contention on a 2-core box); builds use the free cores.
-    faiss.omp_set_num_threads(threads)
-    return faiss
-
-
 def _empty_vectors(dimension: int) -> np.ndarray:
     return np.zeros((0, dimension), dtype=np.float32)
 
@@ -53,7 +49,7 @@ def _empty_vectors(dimension: int) -> np.ndarray:
 class DenseIndex:
     def __init__(
         self,
-        index: Any,
+        index: FaissIndex,
         dimension: int,
         *,
         base_id: str,
@@ -64,7 +60,7 @@ class DenseIndex:
         self._index = index
         self.dimension = dimension
         self.base_id = base_id
-        self._flat = not isinstance(_inner(index), _faiss().IndexHNSW)
+        self._flat = not isinstance(_inner(index), load_faiss().IndexHNSW)
         none = np.zeros(0, dtype=np.int64)
         # Sorted ids still in the base but no longer live.
         self._removed = removed if removed is not None else none
@@ -72,7 +68,7 @@ class DenseIndex:
         self._delta_vectors = (
             delta_vectors if delta_vectors is not None else _empty_vectors(dimension)
         )
-        self._selector: Any = None
+        self._selector: FaissSelector | None = None
 
     @classmethod
     def build(
@@ -83,7 +79,7 @@ class DenseIndex:
         *,
         exact_limit: int = DEFAULT_EXACT_LIMIT,
     ) -> DenseIndex:
-        faiss = _faiss()
+        faiss = load_faiss()
         # Inner product equals cosine because every stored vector and query is unit length.
         if len(ids) <= exact_limit:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
@@ -145,7 +141,7 @@ class DenseIndex:
             )
         if self._flat:  # a flat base is rebuilt in about the time a copy takes
             return DenseIndex.build(all_ids, all_vectors, self.dimension, exact_limit=exact_limit)
-        index = _faiss().clone_index(self._index)
+        index = load_faiss().clone_index(self._index)
         _add(index, delta_ids, delta_vectors)
         return DenseIndex(index, self.dimension, base_id=uuid.uuid4().hex, removed=removed)
 
@@ -169,7 +165,7 @@ class DenseIndex:
         k = min(k, int(self._index.ntotal))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        faiss = _faiss()
+        faiss = load_faiss()
         # Tombstones are skipped inside the search (a selector), not by asking for k plus their
         # number and filtering after: that would widen HNSW's beam with every removal.
         # Parameters are made per call: FAISS's id map swaps their selector while searching.
@@ -185,13 +181,13 @@ class DenseIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def _live_selector(self) -> Any:
+    def _live_selector(self) -> FaissSelector | None:
         """A FAISS selector of the base ids not removed (None without tombstones); made once
         per index, then only read by concurrent searches."""
         if not len(self._removed):
             return None
         if self._selector is None:
-            faiss = _faiss()
+            faiss = load_faiss()
             removed = faiss.IDSelectorBatch(self._removed)
             selector = faiss.IDSelectorNot(removed)
             selector.referenced = removed  # SWIG does not keep the inner selector alive
@@ -200,7 +196,7 @@ class DenseIndex:
 
     def save_base(self, path: Path) -> None:
         """The FAISS index alone; it changes only when the delta is merged or it is rebuilt."""
-        _faiss().write_index(self._index, str(path))
+        load_faiss().write_index(self._index, str(path))
 
     def save_changes(self, path: Path) -> None:
         """Delta rows and tombstones: small, written on every save (plain npz, no pickle)."""
@@ -223,7 +219,7 @@ class DenseIndex:
         *,
         base_id: str,
     ) -> DenseIndex:
-        faiss = _faiss()
+        faiss = load_faiss()
         with base.open("rb") as handle:
             magic = handle.read(4)
         removed = np.zeros(0, dtype=np.int64)
@@ -256,14 +252,13 @@ class DenseIndex:
         return loaded
 
 
-def _inner(index: Any) -> Any:
-    import faiss
-
+def _inner(index: FaissIndex) -> FaissIndex:
+    faiss = import_faiss()
     return faiss.downcast_index(index.index) if hasattr(index, "index") else index
 
 
-def _add(index: Any, ids: np.ndarray, vectors: np.ndarray) -> None:
-    faiss = _faiss(free_cores())
+def _add(index: FaissIndex, ids: np.ndarray, vectors: np.ndarray) -> None:
+    faiss = load_faiss(free_cores())
     try:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
     finally:

@@ -100,7 +100,7 @@ def search_snapshot(
         # Cosine for every shown row, also those only BM25 found: vectors are unit length.
         sims = snapshot.vectors[np.array(page)] @ query_vector
         cosines = dict(zip(page, sims.tolist(), strict=True))
-    bm25_by_row = dict(
+    bm25_by_row: dict[int, float] = dict(
         zip(retrieved.bm25_rows.tolist(), retrieved.bm25_scores.tolist(), strict=True)
     )
     dense_found = set(retrieved.dense_rows.tolist())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,32 @@ class Hit:
     relevance: float  # 0..1, what a reader is shown: how close the excerpt is to the question
 
 
+class HitJson(TypedDict):
+    """One hit in `SearchResult.as_json`."""
+
+    article_id: str
+    title: str
+    url: str | None
+    published: str | None
+    excerpt: str
+    start: int
+    end: int
+    score: float
+    dense_score: float | None
+    bm25_score: float | None
+    highlight: str
+
+
+class SearchResultJson(TypedDict):
+    """`SearchResult.as_json`: what `newsdesk ask --json` prints."""
+
+    question: str
+    abstained: bool
+    confidence: float
+    hits: list[HitJson]
+    nearest: list[str]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     question: str
@@ -41,7 +67,7 @@ class SearchResult:
     has_more: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> SearchResultJson:
         """The stable machine-readable form (`newsdesk ask --json`)."""
         return {
             "question": self.question,
@@ -67,5 +93,5 @@ class SearchResult:
         }
 
 
-def hit_as_dict(hit: Hit) -> dict[str, Any]:
+def hit_as_dict(hit: Hit) -> dict[str, object]:
     return asdict(hit)

@@ -29,7 +29,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def make_bot_settings(**overrides: object) -> BotSettings:
     values: dict[str, object] = {"token": "test-token", "ask_cooldown_seconds": 0}
     values.update(overrides)
-    return BotSettings(_env_file=None, **values)  # type: ignore[arg-type]
+    return BotSettings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
 
 
 @pytest.fixture

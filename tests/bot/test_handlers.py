@@ -76,14 +76,14 @@ def fake_message(content: str, *, bot_author: bool = False) -> Any:
 
 
 def none_mentions(kwargs: dict[str, Any]) -> bool:
-    allowed = kwargs["allowed_mentions"]
+    allowed: discord.AllowedMentions = kwargs["allowed_mentions"]
     return allowed.to_dict() == discord.AllowedMentions.none().to_dict()
 
 
 async def test_slash_ask_defers_first_then_follows_up(services: Services) -> None:
     cog = AskCog(fake_bot(services))
     interaction = fake_interaction(services)
-    await cog.ask_slash.callback(cog, interaction, QUESTION)
+    await cog.ask_slash.callback(cog, interaction, QUESTION)  # type: ignore[call-arg, arg-type]
     assert [c[0] for c in interaction.order.mock_calls] == ["defer", "send"]
     interaction.response.defer.assert_awaited_once_with(thinking=True)
     kwargs = interaction.followup.send.await_args.kwargs
@@ -151,7 +151,7 @@ async def test_management_refused_without_permission(services: Services, command
 async def test_management_allowed_with_manage_server(services: Services) -> None:
     cog = ManageCog(fake_bot(services))
     interaction = fake_interaction(services, manage_guild=True)
-    await cog.remove.callback(cog, interaction, "bees")
+    await cog.remove.callback(cog, interaction, "bees")  # type: ignore[call-arg, arg-type]
     text = interaction.followup.send.await_args.kwargs["content"]
     assert text == "Removed “The life of honey bees” (`bees`)."
 
@@ -264,7 +264,7 @@ async def test_owner_sync_here(services: Services) -> None:
     context.guild = create_autospec(discord.Guild, instance=True)
     context.guild.id = 10
     context.message = fake_message("!sync here")
-    await cog.sync.callback(cog, context, "here")
+    await cog.sync.callback(cog, context, "here")  # type: ignore[call-arg, arg-type]
     bot.tree.copy_global_to.assert_called_once()
     text = context.message.channel.send.await_args.kwargs["content"]
     assert text == "Synced 2 commands to this server: /ask, /add"
@@ -275,8 +275,8 @@ async def test_reload_tick_reloads_and_prunes_daily(services: Services) -> None:
     services.clock = lambda: now[0]
     bot = NewsdeskBot(services)
     calls: list[str] = []
-    services.engines.reload_all_if_changed = lambda: calls.append("reload") or 0  # type: ignore[method-assign]
-    services.forget_old_answers = lambda: calls.append("prune") or 0  # type: ignore[method-assign]
+    services.engines.reload_all_if_changed = lambda: calls.append("reload") or 0  # type: ignore[method-assign, func-returns-value]
+    services.forget_old_answers = lambda: calls.append("prune") or 0  # type: ignore[method-assign, func-returns-value]
     await bot._reload_changed()
     now[0] += 86_400
     await bot._reload_changed()

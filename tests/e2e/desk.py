@@ -75,7 +75,7 @@ class HandlerErrors:
         tree_error = bot.tree.on_error
         command_error = bot.on_command_error
 
-        async def on_tree_error(interaction: discord.Interaction, error: Any) -> None:
+        async def on_tree_error(interaction: discord.Interaction[NewsdeskBot], error: Any) -> None:
             self.seen.append(error)
             await tree_error(interaction, error)
 

@@ -247,7 +247,7 @@ async def test_redirect_into_private_space_is_refused(
     server: _Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pretend the local server is public, then let it redirect somewhere private."""
-    real = fetch_module.refusal_reason
+    real = fetch_module.refusal_reason  # type: ignore[attr-defined]  # as fetch sees it
 
     def server_is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         return None if str(ip) == "127.0.0.1" else real(ip)

@@ -287,7 +287,7 @@ def test_derived_files_that_cannot_be_written_do_not_fail_the_add(
     engine = Engine(settings, embedder).open()
     engine.add(SAMPLE_ARTICLES[:2])
     if where == "os.replace":
-        monkeypatch.setattr(derived_module.os, "replace", _no_space)
+        monkeypatch.setattr(derived_module.os, "replace", _no_space)  # type: ignore[attr-defined]
     else:
 
         def faiss_failure(self: DenseIndex, path: Path) -> None:

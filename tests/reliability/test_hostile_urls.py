@@ -141,7 +141,7 @@ def test_redirects_into_private_space_are_refused(
 ) -> None:
     """The test server stands in for a public site (127.0.0.1 counts as public for the first
     hop only), then redirects somewhere private."""
-    real = fetch_module.refusal_reason
+    real = fetch_module.refusal_reason  # type: ignore[attr-defined]  # as fetch sees it
 
     def server_is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         return None if str(ip) == "127.0.0.1" else real(ip)

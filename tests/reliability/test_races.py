@@ -24,7 +24,7 @@ def _pause_after_listing(
 ) -> tuple[threading.Event, threading.Event]:
     """load_folder stops after reading the folder (before returning) until released."""
     listed, release = threading.Event(), threading.Event()
-    real = files_module.dedupe
+    real = files_module.dedupe  # type: ignore[attr-defined]  # as load_folder sees it
 
     def paused(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)

@@ -34,7 +34,7 @@ def test_chunks_are_exact_slices_within_budget_and_overlap() -> None:
     assert any(b.start < a.end for a, b in itertools.pairwise(chunks))
     assert chunks[0].start == 0
     assert chunks[-1].end == len(article.text.rstrip())
-    covered = set()
+    covered: set[int] = set()
     for chunk in chunks:
         covered.update(range(chunk.start, chunk.end))
     words = [i for i, ch in enumerate(article.text) if not ch.isspace()]

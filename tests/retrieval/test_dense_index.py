@@ -17,7 +17,8 @@ from tests.factories import SAMPLE_ARTICLES, make_article
 def _unit(count: int, seed: int = 0, dim: int = 32) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((count, dim)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+    unit: np.ndarray = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return unit
 
 
 def test_kind_follows_the_size_limit() -> None:

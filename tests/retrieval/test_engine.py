@@ -140,7 +140,7 @@ def test_remove_drops_the_article_from_every_index(engine: Engine) -> None:
         ).fetchone()[0]
         assert orphans == 0
     for mode in ("hybrid", "dense", "bm25"):
-        result = engine.search("queen bee eggs", mode=mode, abstain=False)  # type: ignore[arg-type]
+        result = engine.search("queen bee eggs", mode=mode, abstain=False)
         assert all(h.article_id != "bees" for h in result.hits)
     with pytest.raises(NotFoundError):
         engine.remove("bees")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
+from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.errors import IndexMismatchError
-from retrieval.index.sentence_vectors import PassageRef, StoredSentenceVectors
+from retrieval.index.sentence_vectors import PassageRef, SentenceVectors, StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot
 from retrieval.search.pipeline import SearchParams, search_snapshot
 from retrieval.settings import RetrievalSettings
@@ -51,7 +53,8 @@ def test_sentences_of_multi_passage_articles_are_stored_and_read_back(
     assert "sentences encoded" in report.summary()
 
     rows = [r for r in range(len(snapshot.chunks)) if snapshot.chunks.article_ids[r] == "notes"]
-    within = snapshot.sentence_vectors.within([snapshot.passage_ref(r) for r in rows])
+    sentence_vectors = cast(SentenceVectors, snapshot.sentence_vectors)
+    within = sentence_vectors.within([snapshot.passage_ref(r) for r in rows])
     for row, vectors in zip(rows, within, strict=True):
         text, start, end = snapshot.passage(row)
         expected = [text[s:e] for s, e in sentence_spans(NOTES.text) if s >= start and e <= end]
@@ -106,7 +109,7 @@ class _PointingAt:
         self.passage = passage
         self.question_vector = question_vector
 
-    def within(self, passages: list[PassageRef]) -> list[np.ndarray]:
+    def within(self, passages: Sequence[PassageRef]) -> list[np.ndarray]:
         far = np.zeros((1, len(self.question_vector)), dtype=np.float32)
         return [self.question_vector[None, :] if p == self.passage else far for p in passages]
 
@@ -144,10 +147,12 @@ def test_removed_and_replaced_articles_take_their_sentences_along(
     changed = make_article("notes", "Notes", NOTES.text.replace("July", "August"))
     engine.add([changed])
     # A search still running on the old snapshot gets no sentences of the new text.
-    assert all(len(v) == 0 for v in old.sentence_vectors.within(old_refs))
+    old_vectors = cast(SentenceVectors, old.sentence_vectors)
+    assert all(len(v) == 0 for v in old_vectors.within(old_refs))
     new = engine.snapshot
     new_refs = [new.passage_ref(r) for r, a in enumerate(new.chunks.article_ids) if a == "notes"]
-    assert all(len(v) for v in new.sentence_vectors.within(new_refs))
+    new_vectors = cast(SentenceVectors, new.sentence_vectors)
+    assert all(len(v) for v in new_vectors.within(new_refs))
 
     engine.remove("notes")
     with sqlite3.connect(engine.store.path) as conn:
