@@ -21,13 +21,17 @@ logger = logging.getLogger(__name__)
 MODELS_FOLDER = "models"
 MANIFEST = "manifest.json"
 # Bump when the export recipe changes, so cached graphs are exported again instead of reused.
-# 2: int8 keeps each feed-forward MatMul's outlier input channels in fp32.
-FORMAT_VERSION = 2
+# 2: int8 keeps each feed-forward MatMul's outlier input channels in fp32. 3: the int8 graph
+# needs a loader that keeps its products exact on CPUs without VNNI (`int8_kernel`); an older
+# newsdesk would run it saturated there, so it exports (and verifies) its own instead.
+FORMAT_VERSION = 3
 GRAPH_FILES = {"onnx": "model-fp32.onnx", "onnx-int8": "model-int8.onnx"}
 # The version of each graph's recipe, recorded in index manifests: bump a backend's entry when
 # its vectors change, so indexes encoded with the old graph ask for a full rebuild instead of
 # mixing old cached vectors with new question vectors. 2: int8 with fp32 outlier channels.
-GRAPH_RECIPES = {"onnx": "1", "onnx-int8": "2"}
+# 3: same graph, exact int8 products on every CPU; on CPUs without VNNI recipe 2 saturated, and
+# an index moved there from a VNNI machine could have mixed both kinds of vectors.
+GRAPH_RECIPES = {"onnx": "1", "onnx-int8": "3"}
 # Mean cosine to the torch reference a graph must reach on the fixed sample to be used.
 MIN_COSINE = {"onnx": 0.999, "onnx-int8": 0.98}
 

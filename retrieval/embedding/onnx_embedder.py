@@ -37,8 +37,13 @@ class OrtSession(Protocol):
     ) -> list[np.ndarray]: ...
 
 
-def make_session(graph: Path, threads: int) -> OrtSession:
+def make_session(graph: Path, threads: int, *, int8: bool = False) -> OrtSession:
+    """A CPU session on `threads` threads; for an int8 graph, with whatever this CPU needs for
+    exact int8 products (see `int8_kernel`: the same graph must give the same vectors on every
+    machine an index folder moves to)."""
     import onnxruntime as ort
+
+    from retrieval.embedding.int8_kernel import int8_session_entries
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -49,6 +54,8 @@ def make_session(graph: Path, threads: int) -> OrtSession:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     if threads == 1:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    for key, value in (int8_session_entries() if int8 else {}).items():
+        options.add_session_config_entry(key, value)
     session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
     return cast(OrtSession, session)
 
@@ -80,7 +87,8 @@ class OnnxEmbedder:
         self._tokenizer = Tokenizer.from_file(str(files.tokenizer_file))
         self._tokenizer.enable_truncation(max_length=files.max_tokens)
         self._tokenizer.no_padding()  # padded per batch below, to the longest text
-        self._query_session = make_session(graph, 1)
+        self._int8 = backend == "onnx-int8"
+        self._query_session = make_session(graph, 1, int8=self._int8)
         self._bulk_session: OrtSession | None = None
         self._bulk_lock = threading.Lock()
         self._input_names = {i.name for i in self._query_session.get_inputs()}
@@ -148,7 +156,7 @@ class OnnxEmbedder:
     def _bulk(self) -> OrtSession:
         with self._bulk_lock:
             if self._bulk_session is None:
-                self._bulk_session = make_session(self._graph, self._bulk_threads)
+                self._bulk_session = make_session(self._graph, self._bulk_threads, int8=self._int8)
             return self._bulk_session
 
     def _run(self, session: OrtSession, ids: list[list[int]]) -> Vectors:
