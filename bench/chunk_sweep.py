@@ -47,8 +47,8 @@ def score(
 def seed(engine: Any, source: Path) -> int:
     """Put the vectors of the index in `source` (if it was built with the same encoder) in the
     embedding cache of `engine`'s index; the sync that follows drops those it doesn't use."""
-    from retrieval.index.manifest import ENCODER_KEYS
     from retrieval.index import location
+    from retrieval.index.manifest import ENCODER_KEYS
     from retrieval.index.store import Store
 
     database = location.current_database(source)
