@@ -15,7 +15,14 @@ from pathlib import Path
 
 from retrieval.documents import Article
 from retrieval.engine import Engine
-from retrieval.errors import BadArticleError, NewsdeskError, NotFoundError, write_error
+from retrieval.errors import (
+    ArticleExistsError,
+    ArticleNotFoundError,
+    BadArticleError,
+    NewsdeskError,
+    SourceNotFoundError,
+    write_error,
+)
 from retrieval.files import copy_file_atomic, write_text_atomic
 from retrieval.index.writer import SyncReport
 from retrieval.loaders import (
@@ -131,12 +138,12 @@ def remove_article(engine: Engine, settings: RetrievalSettings, article_id: str)
     """Drop it from the index and from the articles folder, so a rebuild doesn't bring it back."""
     article = engine.get_article(article_id)
     if article is None:
-        raise NotFoundError(f"no article with id {article_id!r} (see `newsdesk sources`)")
+        raise ArticleNotFoundError(f"no article with id {article_id!r}")
     if article.path:
         _remove_from_folder(settings.articles_dir, article)
     try:
         return engine.remove(article_id)
-    except NotFoundError:
+    except ArticleNotFoundError:
         if engine.get_article(article_id) is not None:
             raise
         return article  # a reindex that read the folder after the file went removed it first
@@ -186,10 +193,10 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
     if not path.exists():
         if looks_like_url(source):  # file:, ftp:, data:, javascript:...: say why not
             check_url(source, allow_private=settings.allow_private_urls)
-        raise NewsdeskError(f"{source} does not exist (give a file, folder or http(s) URL)")
+        raise SourceNotFoundError(f"{source} does not exist (give a file, folder or http(s) URL)")
     files = iter_article_files(path) if path.is_dir() else [path]
     if path.is_dir() and not files:
-        raise NewsdeskError(f"no .md, .txt, .html or .jsonl files in {source}")
+        raise SourceNotFoundError(f"no .md, .txt, .html or .jsonl files in {source}")
     collected: list[tuple[Article, Path | None]] = []
     for file in files:
         target, copied = _place_in_folder(file, folder, settings.max_article_bytes)
@@ -221,7 +228,7 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bo
     if target.exists():
         if target.read_bytes() == file.read_bytes():
             return target, False
-        raise NewsdeskError(
+        raise ArticleExistsError(
             f"{target} already exists with other content; rename {file.name} and add it again"
         )
     try:

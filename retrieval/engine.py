@@ -17,9 +17,10 @@ from pathlib import Path
 from retrieval.documents import Article
 from retrieval.embedding.base import Embedder
 from retrieval.errors import (
+    ArticleNotFoundError,
     EmptyQuestionError,
+    IndexMissingError,
     NewsdeskError,
-    NotFoundError,
 )
 from retrieval.index import derived, location
 from retrieval.index.catalogue import (
@@ -73,9 +74,7 @@ class Engine:
             database = location.current_database(self.index_dir)
             if database is None or not database.exists():
                 if not create:
-                    raise NotFoundError(
-                        f"no index in {self.index_dir}; run `newsdesk index rebuild` first"
-                    )
+                    raise IndexMissingError(f"no index in {self.index_dir}")
                 with location.write_lock(self.index_dir):
                     database = location.current_database(self.index_dir)
                     if database is None or not database.exists():
@@ -260,7 +259,7 @@ class Engine:
             self._reload_if_stale()
             article = self.snapshot.articles.get(article_id)
             if article is None:
-                raise NotFoundError(f"no article with id {article_id!r}")
+                raise ArticleNotFoundError(f"no article with id {article_id!r}")
             report = SyncReport()
             write_articles(
                 self.store,

@@ -20,7 +20,7 @@ from bot.discord_app.engines import ScopedEngine
 from bot.settings import BotSettings
 from retrieval.collection import IngestOutcome, add_article
 from retrieval.documents import Article
-from retrieval.errors import BadArticleError, NewsdeskError
+from retrieval.errors import ArticleExistsError, BadArticleError, UsageError
 from retrieval.loaders import article_from_text, fetch_article, load_file
 from retrieval.loaders.decoding import format_size
 
@@ -54,7 +54,7 @@ def choose_source(
     if text and text.strip():
         given.append("text")
     if len(given) != 1:
-        raise NewsdeskError(
+        raise UsageError(
             "Give one of: `url:` (a web page), `file:` (a .txt, .md or .html attachment), "
             "or `title:` with `text:`."
         )
@@ -96,7 +96,7 @@ def store_article(scoped: ScopedEngine, article: Article) -> AddOutcome:
     if existing is not None:
         if existing.dedup_key == article.dedup_key:
             return AddOutcome(existing, 0, existing.title)
-        raise NewsdeskError(
+        raise ArticleExistsError(
             f"Another article already uses the id `{article.id}` "
             f"(“{shorten(existing.title, 100)}”). Give this one another title, or remove that one."
         )

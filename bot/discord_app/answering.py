@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.discord_app.embeds import answer_embeds, no_match_content
-from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongError
+from bot.discord_app.errors import CooldownError, ExpiredError
 from bot.discord_app.services import Services
-from retrieval.errors import EmptyQuestionError
+from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 from retrieval.search.results import Hit, SearchResult
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from bot.discord_app.errors import GuildOnlyError
 from retrieval.collection import sync_with_folder
 from retrieval.embedding import Embedder
 from retrieval.engine import Engine
-from retrieval.errors import NotFoundError
+from retrieval.errors import IndexMissingError
 from retrieval.index.writer import SyncReport
 from retrieval.settings import RetrievalSettings
 
@@ -44,7 +44,7 @@ def open_or_build(settings: RetrievalSettings, embedder: Embedder) -> Engine:
     engine = Engine(settings, embedder)
     try:
         return engine.open(create=False)
-    except NotFoundError:
+    except IndexMissingError:
         logger.info(
             "no index in %s: building it from %s", settings.index_dir, settings.articles_dir
         )

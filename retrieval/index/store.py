@@ -18,12 +18,11 @@ from typing import Any
 import numpy as np
 
 from retrieval.documents import Article, Chunk
-from retrieval.errors import DiskFullError, IndexCorruptError, NewsdeskError
+from retrieval.errors import DiskFullError, IndexBusyError, IndexCorruptError, NewsdeskError
 
 logger = logging.getLogger(__name__)
 # 2: single sentences' vectors (the `sentences` table).
 SCHEMA_VERSION = 2
-RECOVERY_COMMAND = "newsdesk index rebuild --full"
 
 _EMBED_HASH_INDEX = "CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks(embed_hash)"
 _SCHEMA = (
@@ -109,8 +108,7 @@ class Store:
             if _is_disk_full(exc) or _is_busy(exc):
                 raise _database_error(self.path, exc) from exc
             raise IndexCorruptError(
-                f"the index database {self.path} cannot be read ({exc}); "
-                f"run `{RECOVERY_COMMAND}` to rebuild it from the articles folder"
+                f"the index database {self.path} cannot be read ({exc})"
             ) from exc
         return conn
 
@@ -159,9 +157,7 @@ class Store:
             try:
                 rows = conn.execute("SELECT key, value FROM manifest").fetchall()
             except sqlite3.OperationalError as exc:
-                raise IndexCorruptError(
-                    f"{self.path} is not a newsdesk index ({exc}); run `{RECOVERY_COMMAND}`"
-                ) from exc
+                raise IndexCorruptError(f"{self.path} is not a newsdesk index ({exc})") from exc
         return dict(rows)
 
     def generation(self) -> int:
@@ -377,10 +373,8 @@ def _database_error(path: Path, exc: sqlite3.DatabaseError) -> NewsdeskError:
             "state. Free some space and try again"
         )
     if _is_busy(exc):
-        return NewsdeskError(f"the index {path} is busy (another write is running); try again")
-    return IndexCorruptError(
-        f"the index database {path} is damaged ({exc}); run `{RECOVERY_COMMAND}`"
-    )
+        return IndexBusyError(f"the index {path} is busy (another write is running); try again")
+    return IndexCorruptError(f"the index database {path} is damaged ({exc})")
 
 
 @dataclass(frozen=True)
@@ -432,13 +426,12 @@ def read_contents(
             if vector.shape[0] != dimension:
                 raise IndexCorruptError(
                     f"an embedding in {store.path} has {vector.shape[0]} dimensions, "
-                    f"expected {dimension}; run `{RECOVERY_COMMAND}`"
+                    f"expected {dimension}"
                 )
             vectors[position.pop(h)] = vector
         if position:
             raise IndexCorruptError(
-                f"{len(position)} chunk embeddings are missing from {store.path}; "
-                f"run `{RECOVERY_COMMAND}`"
+                f"{len(position)} chunk embeddings are missing from {store.path}"
             )
         conn.execute("COMMIT")
     articles = {row.article.id: row.article for row in map(_article_row, article_rows)}

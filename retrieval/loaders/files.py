@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from retrieval.documents import Article
-from retrieval.errors import BadArticleError, NewsdeskError
+from retrieval.errors import BadArticleError, SourceNotFoundError
 from retrieval.loaders.decoding import binary_kind, check_size, decode_text
 from retrieval.loaders.dedupe import dedupe
 from retrieval.loaders.frontmatter import article_from_text_document
@@ -119,7 +119,7 @@ def iter_article_files(root: Path) -> list[Path]:
 def load_folder(root: Path, *, max_bytes: int) -> LoadReport:
     """Every article under root. Bad files are skipped and logged; duplicates are dropped."""
     if not root.is_dir():
-        raise NewsdeskError(f"articles folder {root} does not exist or is not a folder")
+        raise SourceNotFoundError(f"articles folder {root} does not exist or is not a folder")
     report = LoadReport()
     loaded: list[Article] = []
     owner_of_id: dict[str, str] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from retrieval.documents import Article
-from retrieval.errors import BadArticleError
+from retrieval.errors import ArticleExistsError, BadArticleError
 from retrieval.files import write_bytes_atomic
 
 # Ids become file names: slug segments (and JSONL-style ids such as '1973_oil_crisis').
@@ -52,9 +52,9 @@ def write_article_file(folder: Path, article: Article, *, overwrite: bool = Fals
     if target.exists() and not overwrite:
         if _same_content(target, data):
             return target
-        raise BadArticleError(f"{target.name} already exists with other content")
+        raise ArticleExistsError(f"{target.name} already exists with other content")
     try:
         write_bytes_atomic(target, data, overwrite=overwrite)
     except FileExistsError:
-        raise BadArticleError(f"{target.name} already exists with other content") from None
+        raise ArticleExistsError(f"{target.name} already exists with other content") from None
     return target

@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from bot.discord_app.answering import answer_question, more_results, record_vote
-from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongError
+from bot.discord_app.errors import CooldownError, ExpiredError
 from bot.discord_app.services import Services
+from retrieval.errors import QuestionTooLongError
 from tests.factories import REUTERS_TITLE
 
 pytestmark = pytest.mark.timeout(30)

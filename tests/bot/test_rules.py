@@ -12,14 +12,13 @@ from bot.discord_app.errors import (
     APOLOGY,
     CooldownError,
     NotAllowedError,
-    QuestionTooLongError,
     is_expected,
     unwrap,
     user_message,
 )
 from bot.discord_app.permissions import AdminRule
 from bot.discord_app.questions import question_in_message
-from retrieval.errors import BadArticleError, EmptyQuestionError, FetchError
+from retrieval.errors import BadArticleError, EmptyQuestionError, FetchError, QuestionTooLongError
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.errors import BadArticleError, NewsdeskError
+from retrieval.errors import BadArticleError, SourceNotFoundError
 from retrieval.loaders import dedupe, iter_article_files, load_file, load_folder, normalize_url
 from retrieval.loaders.dedupe import dedupe as dedupe_direct
 from tests.factories import EVAL
@@ -142,7 +142,7 @@ def test_normalize_url(url: str, expected: str) -> None:
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(NewsdeskError, match="does not exist"):
+    with pytest.raises(SourceNotFoundError, match="does not exist"):
         load_folder(tmp_path / "nope", max_bytes=MAX_BYTES)
 
 

@@ -91,7 +91,7 @@ def test_chat_answers_or_refuses_every_hostile_question(seeded: Engine) -> None:
 @pytest.mark.parametrize("question", ["", "   ", "🐝🐝🐝", "?!…"])
 def test_cli_refuses_wordless_questions_in_one_line(cli: Workspace, question: str) -> None:
     before = index_state(cli.index)
-    assert cli_error(cli.run("ask", question)) == f"error: {REFUSAL}"
+    assert cli_error(cli.run("ask", question), code=2) == f"error: {REFUSAL}"
     assert index_state(cli.index) == before
 
 

@@ -10,7 +10,12 @@ import pytest
 
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.errors import EmptyQuestionError, IndexMismatchError, NotFoundError
+from retrieval.errors import (
+    ArticleNotFoundError,
+    EmptyQuestionError,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from retrieval.index import location
 from retrieval.settings import RetrievalSettings
 from tests.factories import SAMPLE_ARTICLES, make_article
@@ -85,6 +90,14 @@ def test_questions_without_words_are_refused(engine: Engine, question: str) -> N
         engine.search(question)
 
 
+def test_opening_a_missing_index_without_creating_it_names_the_command(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    with pytest.raises(IndexMissingError) as info:
+        Engine(settings, embedder).open(create=False)
+    assert str(info.value) == f"no index in {settings.index_dir}; run `newsdesk index rebuild`"
+
+
 def test_per_article_cap_and_paging(settings: RetrievalSettings, embedder: HashingEmbedder) -> None:
     long_text = " ".join(f"Sentence {i} about bees and honey and hives." for i in range(80))
     settings = settings.model_copy(update={"per_article_cap": 2, "top_k": 3})
@@ -142,7 +155,7 @@ def test_remove_drops_the_article_from_every_index(engine: Engine) -> None:
     for mode in ("hybrid", "dense", "bm25"):
         result = engine.search("queen bee eggs", mode=mode, abstain=False)  # type: ignore[arg-type]
         assert all(h.article_id != "bees" for h in result.hits)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArticleNotFoundError):
         engine.remove("bees")
 
 

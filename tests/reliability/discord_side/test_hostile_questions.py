@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.discord_app.errors import QuestionTooLongError
-from retrieval.errors import EmptyQuestionError
+from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 from tests.e2e.desk import Desk
 
 pytestmark = pytest.mark.timeout(90)
