@@ -21,6 +21,7 @@ from retrieval.errors import (
     EmptyQuestionError,
     IndexMissingError,
     NewsdeskError,
+    QuestionTooLongError,
 )
 from retrieval.index import derived, location
 from retrieval.index.catalogue import (
@@ -46,7 +47,6 @@ from retrieval.text.analyzer import Analyzer
 from retrieval.text.chunking import ChunkerSettings
 
 logger = logging.getLogger(__name__)
-MAX_QUESTION_CHARS = 2000  # the encoder reads ~256 word pieces; more only slows BM25 down
 
 
 class Engine:
@@ -177,11 +177,7 @@ class Engine:
         offset: int = 0,
         abstain: bool = True,
     ) -> SearchResult:
-        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-        # Lone surrogates (undecodable bytes in argv, a stray JSON escape) break tokenizers.
-        question = question.encode("utf-8", "replace").decode("utf-8")
-        if not any(ch.isalnum() for ch in question):
-            raise EmptyQuestionError("Ask a question with some words in it.")
+        question = self.check_question(question)
         params = SearchParams.from_settings(
             self.settings, mode=mode, k=k, offset=offset, abstain=abstain
         )
@@ -192,6 +188,11 @@ class Engine:
             encode_query=self.embedder.encode_query,
             analyzer=self._analyzer,
         )
+
+    def check_question(self, question: str) -> str:
+        """The question as it is searched, or the refusal every front end shows (the bot asks
+        before its cooldown, so a refused question does not cost the member their turn)."""
+        return check_question(question, self.settings.max_question_chars)
 
     async def asearch(
         self,
@@ -422,3 +423,16 @@ def _dedupe_batch(articles: Sequence[Article], report: SyncReport) -> list[Artic
             by_key[key] = article.id
         kept.append(article)
     return kept
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """On one line and encodable; refuses a question without words, and one over `max_chars`
+    rather than cut it (a cut question is not the one asked)."""
+    question = " ".join(question.split())
+    # Lone surrogates (undecodable bytes in argv, a stray JSON escape) break tokenizers.
+    question = question.encode("utf-8", "replace").decode("utf-8")
+    if not any(ch.isalnum() for ch in question):
+        raise EmptyQuestionError()
+    if len(question) > max_chars:
+        raise QuestionTooLongError(max_chars)
+    return question

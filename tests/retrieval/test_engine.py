@@ -15,6 +15,7 @@ from retrieval.errors import (
     EmptyQuestionError,
     IndexMismatchError,
     IndexMissingError,
+    QuestionTooLongError,
 )
 from retrieval.index import location
 from retrieval.settings import RetrievalSettings
@@ -88,6 +89,20 @@ def test_empty_index_abstains(engine: Engine) -> None:
 def test_questions_without_words_are_refused(engine: Engine, question: str) -> None:
     with pytest.raises(EmptyQuestionError):
         engine.search(question)
+
+
+def test_a_question_is_put_on_one_line_and_refused_over_the_limit(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    """One rule for the CLI, the chat and the bot: NEWSDESK_MAX_QUESTION_CHARS, counted once
+    runs of spaces are squeezed; a longer question is refused, never cut."""
+    engine = Engine(settings.model_copy(update={"max_question_chars": 20}), embedder).open()
+    assert engine.check_question("  what \n is \t oxygen? ") == "what is oxygen?"
+    assert engine.check_question("x" * 10 + " \n " * 50 + "y" * 9) == "x" * 10 + " " + "y" * 9
+    with pytest.raises(QuestionTooLongError, match="under 20 characters") as info:
+        engine.search("x" * 21)
+    assert info.value.limit == 20
+    assert engine.search("queen bee " * 2).question == "queen bee queen bee"
 
 
 def test_opening_a_missing_index_without_creating_it_names_the_command(
