@@ -35,6 +35,7 @@ from retrieval.loaders import (
 )
 from retrieval.loaders.decoding import check_size
 from retrieval.loaders.fetch import check_url
+from retrieval.loaders.saving import article_file
 from retrieval.progress import Progress
 from retrieval.settings import RetrievalSettings
 
@@ -117,20 +118,24 @@ def add_sources(
 
 
 def add_article(engine: Engine, settings: RetrievalSettings, article: Article) -> IngestOutcome:
-    """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed."""
+    """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed.
+
+    The index's add is the one duplicate check: a copy of a stored article is reported as
+    (its id, the stored one's) and the file just written for it is taken back out."""
     outcome = IngestOutcome()
-    existing = engine.store.find_duplicate(article)
-    if existing is not None:
-        outcome.report.duplicates.append((article.id, existing))
-        outcome.messages.append(f"already indexed as {existing}")
-        return outcome
-    saved = _save_markdown(article, settings, subfolder=WEB_FOLDER if article.url else "")
+    saved, created = _save_markdown(article, settings, subfolder=WEB_FOLDER if article.url else "")
+    written = settings.articles_dir / str(saved.path) if created else None
     outcome.articles.append(saved)
     try:
         outcome.report = engine.add([saved])
     except NewsdeskError:
-        (settings.articles_dir / str(saved.path)).unlink(missing_ok=True)
+        if written is not None:
+            written.unlink(missing_ok=True)
         raise
+    for _, kept in outcome.report.duplicates:
+        outcome.messages.append(f"already indexed as {kept}")
+        if written is not None:
+            written.unlink(missing_ok=True)
     return outcome
 
 
@@ -174,7 +179,6 @@ def sync_with_folder(
     else:
         report = engine.sync(read_folder, remove_missing=True, progress=progress)
     report.skipped.extend(loaded.skipped)
-    report.duplicates.extend(loaded.duplicates)
     return report
 
 
@@ -187,8 +191,8 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
             max_bytes=settings.fetch_max_bytes,
             allow_private=settings.allow_private_urls,
         )
-        saved = _save_markdown(article, settings, subfolder=WEB_FOLDER)
-        return [(saved, folder / str(saved.path))]
+        saved, created = _save_markdown(article, settings, subfolder=WEB_FOLDER)
+        return [(saved, folder / str(saved.path) if created else None)]
     path = Path(source)
     if not path.exists():
         if looks_like_url(source):  # file:, ftp:, data:, javascript:...: say why not
@@ -239,15 +243,20 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bo
     return target, True
 
 
-def _save_markdown(article: Article, settings: RetrievalSettings, *, subfolder: str) -> Article:
+def _save_markdown(
+    article: Article, settings: RetrievalSettings, *, subfolder: str
+) -> tuple[Article, bool]:
+    """The article as saved in the folder, and whether this wrote its file (an identical one
+    may be there already: it is not ours to take back out)."""
     target_dir = settings.articles_dir / subfolder if subfolder else settings.articles_dir
+    existed = article_file(target_dir, article).exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
         path = write_article_file(target_dir, article)
     except OSError as exc:
         raise write_error(exc, f"{article.id}.md in {target_dir}") from exc
     [saved] = load_file(path, root=settings.articles_dir, max_bytes=settings.max_article_bytes)
-    return saved
+    return saved, not existed
 
 
 def _remove_from_folder(folder: Path, article: Article) -> None:

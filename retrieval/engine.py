@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from retrieval.documents import Article
+from retrieval.duplicates import dedupe
 from retrieval.embedding.base import Embedder
 from retrieval.errors import (
     ArticleNotFoundError,
@@ -34,6 +35,7 @@ from retrieval.index.manifest import check_manifest, expected_manifest
 from retrieval.index.sentence_vectors import StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
 from retrieval.index.store import (
+    UPGRADABLE_SCHEMA,
     Store,
     StoreContents,
     read_contents,
@@ -99,6 +101,8 @@ class Engine:
     def _load(self, database: Path) -> None:
         store = Store(database)
         manifest = store.manifest()
+        if manifest.get("schema_version") == UPGRADABLE_SCHEMA and store.upgrade():
+            manifest = store.manifest()
         check_manifest(
             manifest, expected_manifest(self.settings, self.embedder, self.chunker), self.index_dir
         )
@@ -229,7 +233,7 @@ class Engine:
             if callable(articles):
                 articles = articles()
             self._reload_if_stale()
-            wanted = self._without_duplicates(articles, report, remove_missing)
+            wanted = self._without_duplicates(articles, report, whole_collection=remove_missing)
             wanted_ids = {a.id for a in wanted}
             remove_ids = (
                 [aid for aid in self.snapshot.articles if aid not in wanted_ids]
@@ -291,7 +295,7 @@ class Engine:
             database = self._create_database()
             try:
                 store = Store(database)
-                wanted = _dedupe_batch(articles, report)
+                wanted = self._without_duplicates(articles, report, whole_collection=True)
                 write_articles(
                     store,
                     self.embedder,
@@ -324,11 +328,14 @@ class Engine:
         return await asyncio.to_thread(self.remove, article_id)
 
     def _without_duplicates(
-        self, articles: Sequence[Article], report: SyncReport, remove_missing: bool
+        self, articles: Sequence[Article], report: SyncReport, *, whole_collection: bool
     ) -> list[Article]:
-        batch = _dedupe_batch(articles, report)
-        if remove_missing:
-            return batch  # the batch is the whole collection: in-batch dedup is all there is
+        """The one duplicate check of a write: copies within the batch and, for an add, copies
+        of stored articles are left out and reported as (dropped id, kept id)."""
+        batch, duplicates = dedupe(articles)
+        report.duplicates.extend(duplicates)
+        if whole_collection:
+            return batch  # nothing stored stays beside it: in-batch dedup is all there is
         kept = []
         for article in batch:
             other = self.store.find_duplicate(article)
@@ -405,24 +412,6 @@ def _readable_article_ids(index_dir: Path) -> set[str]:
 
 def _count(store: Store) -> int:
     return store.counts()[1]
-
-
-def _dedupe_batch(articles: Sequence[Article], report: SyncReport) -> list[Article]:
-    """First of each same-id / same-URL / same-text group wins; the rest are reported."""
-    kept: list[Article] = []
-    by_key: dict[str, str] = {}
-    for article in articles:
-        keys = [f"id:{article.id}", f"text:{article.dedup_key}"]
-        if article.url:
-            keys.append(f"url:{article.url}")
-        owner = next((by_key[k] for k in keys if k in by_key), None)
-        if owner is not None:
-            report.duplicates.append((article.id, owner))
-            continue
-        for key in keys:
-            by_key[key] = article.id
-        kept.append(article)
-    return kept
 
 
 def check_question(question: str, max_chars: int) -> str:

@@ -38,6 +38,11 @@ def _same_content(path: Path, data: bytes) -> bool:
         return False
 
 
+def article_file(folder: Path, article: Article) -> Path:
+    """Where write_article_file puts `article` in `folder`."""
+    return folder / f"{article.id}.md"
+
+
 def write_article_file(folder: Path, article: Article, *, overwrite: bool = False) -> Path:
     """Write ``<folder>/<article.id>.md`` atomically; a different existing file needs overwrite.
 
@@ -46,7 +51,7 @@ def write_article_file(folder: Path, article: Article, *, overwrite: bool = Fals
     """
     if not _SAFE_ID.fullmatch(article.id) or ".." in article.id.split("/"):
         raise BadArticleError(f"article id {article.id!r} cannot be used as a file name")
-    target = folder / f"{article.id}.md"
+    target = article_file(folder, article)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = render_markdown(article).encode("utf-8")
     if target.exists() and not overwrite:

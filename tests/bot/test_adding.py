@@ -109,6 +109,7 @@ def test_store_article_writes_front_matter_and_reports_duplicates(services: Serv
     assert adding.outcome_text(again) == "Already indexed: “Tide tables”."
     copy = article_from_text("Tides rise twice a day along this coast.", title="Other name")
     assert adding.store_article(scoped, copy).already == "Tide tables"
+    assert not (services.settings.articles_dir / "other-name.md").exists()  # taken back out
     clash = article_from_text("Completely different text.", title="Tide tables")
     with pytest.raises(ArticleExistsError, match="already uses the id `tide-tables`"):
         adding.store_article(scoped, clash)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from bot.discord_app.engines import sync_from_folder
+from retrieval import collection
 from retrieval.collection import add_article
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.loaders import article_from_text
-from retrieval.loaders import files as files_module
 from retrieval.settings import RetrievalSettings
 
 pytestmark = pytest.mark.timeout(60)
@@ -25,7 +25,7 @@ def _pause_after_listing(
 ) -> tuple[threading.Event, threading.Event]:
     """load_folder stops after reading the folder (before returning) until released."""
     listed, release = threading.Event(), threading.Event()
-    real = files_module.dedupe
+    real = collection.load_folder
 
     def paused(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
@@ -33,7 +33,7 @@ def _pause_after_listing(
         assert release.wait(timeout=20)
         return result
 
-    monkeypatch.setattr(files_module, "dedupe", paused)
+    monkeypatch.setattr(collection, "load_folder", paused)
     return listed, release
 
 
