@@ -321,12 +321,6 @@ class Engine:
         logger.info("full index rebuild: %s", report.summary())
         return report
 
-    async def aadd(self, articles: Sequence[Article]) -> SyncReport:
-        return await asyncio.to_thread(self.add, articles)
-
-    async def aremove(self, article_id: str) -> Article:
-        return await asyncio.to_thread(self.remove, article_id)
-
     def _without_duplicates(
         self, articles: Sequence[Article], report: SyncReport, *, whole_collection: bool
     ) -> list[Article]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -65,7 +65,3 @@ class SearchResult:
             ],
             "nearest": self.nearest,
         }
-
-
-def hit_as_dict(hit: Hit) -> dict[str, Any]:
-    return asdict(hit)
