@@ -189,12 +189,12 @@ class Composition:
             return self.rebuild(settings=settings, progress=progress).engine
         from retrieval.collection import sync_with_folder
         from retrieval.engine import Engine
-        from retrieval.errors import NotFoundError
+        from retrieval.errors import IndexMissingError
 
         engine = Engine(settings, self.embedder())
         try:
             return engine.open(create=False)
-        except NotFoundError:
+        except IndexMissingError:
             if policy is OpenPolicy.OPEN:
                 raise
         logger.info(

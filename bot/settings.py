@@ -48,7 +48,6 @@ class BotSettings(BaseSettings):
     )
 
     ask_cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
-    max_question_chars: int = Field(default=500, ge=10, le=2000)
     per_guild_collections: bool = False
     log_question_text: bool = False
 

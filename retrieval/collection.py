@@ -15,7 +15,14 @@ from pathlib import Path
 
 from retrieval.documents import Article
 from retrieval.engine import Engine
-from retrieval.errors import BadArticleError, NewsdeskError, NotFoundError, write_error
+from retrieval.errors import (
+    ArticleExistsError,
+    ArticleNotFoundError,
+    BadArticleError,
+    NewsdeskError,
+    SourceNotFoundError,
+    write_error,
+)
 from retrieval.files import copy_file_atomic, write_text_atomic
 from retrieval.index.writer import SyncReport
 from retrieval.loaders import (
@@ -28,6 +35,7 @@ from retrieval.loaders import (
 )
 from retrieval.loaders.decoding import check_size
 from retrieval.loaders.fetch import check_url
+from retrieval.loaders.saving import article_file
 from retrieval.progress import Progress
 from retrieval.settings import RetrievalSettings
 
@@ -110,20 +118,24 @@ def add_sources(
 
 
 def add_article(engine: Engine, settings: RetrievalSettings, article: Article) -> IngestOutcome:
-    """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed."""
+    """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed.
+
+    The index's add is the one duplicate check: a copy of a stored article is reported as
+    (its id, the stored one's) and the file just written for it is taken back out."""
     outcome = IngestOutcome()
-    existing = engine.store.find_duplicate(article)
-    if existing is not None:
-        outcome.report.duplicates.append((article.id, existing))
-        outcome.messages.append(f"already indexed as {existing}")
-        return outcome
-    saved = _save_markdown(article, settings, subfolder=WEB_FOLDER if article.url else "")
+    saved, created = _save_markdown(article, settings, subfolder=WEB_FOLDER if article.url else "")
+    written = settings.articles_dir / str(saved.path) if created else None
     outcome.articles.append(saved)
     try:
         outcome.report = engine.add([saved])
     except NewsdeskError:
-        (settings.articles_dir / str(saved.path)).unlink(missing_ok=True)
+        if written is not None:
+            written.unlink(missing_ok=True)
         raise
+    for _, kept in outcome.report.duplicates:
+        outcome.messages.append(f"already indexed as {kept}")
+        if written is not None:
+            written.unlink(missing_ok=True)
     return outcome
 
 
@@ -131,12 +143,12 @@ def remove_article(engine: Engine, settings: RetrievalSettings, article_id: str)
     """Drop it from the index and from the articles folder, so a rebuild doesn't bring it back."""
     article = engine.get_article(article_id)
     if article is None:
-        raise NotFoundError(f"no article with id {article_id!r} (see `newsdesk sources`)")
+        raise ArticleNotFoundError(f"no article with id {article_id!r}")
     if article.path:
         _remove_from_folder(settings.articles_dir, article)
     try:
         return engine.remove(article_id)
-    except NotFoundError:
+    except ArticleNotFoundError:
         if engine.get_article(article_id) is not None:
             raise
         return article  # a reindex that read the folder after the file went removed it first
@@ -170,7 +182,6 @@ def sync_with_folder(
     else:
         report = engine.sync(read_folder, remove_missing=True, progress=progress)
     report.skipped.extend(loaded.skipped)
-    report.duplicates.extend(loaded.duplicates)
     return report
 
 
@@ -183,16 +194,16 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
             max_bytes=settings.fetch_max_bytes,
             allow_private=settings.allow_private_urls,
         )
-        saved = _save_markdown(article, settings, subfolder=WEB_FOLDER)
-        return [(saved, folder / str(saved.path))]
+        saved, created = _save_markdown(article, settings, subfolder=WEB_FOLDER)
+        return [(saved, folder / str(saved.path) if created else None)]
     path = Path(source)
     if not path.exists():
         if looks_like_url(source):  # file:, ftp:, data:, javascript:...: say why not
             check_url(source, allow_private=settings.allow_private_urls)
-        raise NewsdeskError(f"{source} does not exist (give a file, folder or http(s) URL)")
+        raise SourceNotFoundError(f"{source} does not exist (give a file, folder or http(s) URL)")
     files = iter_article_files(path) if path.is_dir() else [path]
     if path.is_dir() and not files:
-        raise NewsdeskError(f"no .md, .txt, .html or .jsonl files in {source}")
+        raise SourceNotFoundError(f"no .md, .txt, .html or .jsonl files in {source}")
     collected: list[tuple[Article, Path | None]] = []
     for file in files:
         target, copied = _place_in_folder(file, folder, settings.max_article_bytes)
@@ -224,7 +235,7 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bo
     if target.exists():
         if target.read_bytes() == file.read_bytes():
             return target, False
-        raise NewsdeskError(
+        raise ArticleExistsError(
             f"{target} already exists with other content; rename {file.name} and add it again"
         )
     try:
@@ -235,15 +246,20 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bo
     return target, True
 
 
-def _save_markdown(article: Article, settings: RetrievalSettings, *, subfolder: str) -> Article:
+def _save_markdown(
+    article: Article, settings: RetrievalSettings, *, subfolder: str
+) -> tuple[Article, bool]:
+    """The article as saved in the folder, and whether this wrote its file (an identical one
+    may be there already: it is not ours to take back out)."""
     target_dir = settings.articles_dir / subfolder if subfolder else settings.articles_dir
+    existed = article_file(target_dir, article).exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
         path = write_article_file(target_dir, article)
     except OSError as exc:
         raise write_error(exc, f"{article.id}.md in {target_dir}") from exc
     [saved] = load_file(path, root=settings.articles_dir, max_bytes=settings.max_article_bytes)
-    return saved
+    return saved, not existed
 
 
 def _remove_from_folder(folder: Path, article: Article) -> None:

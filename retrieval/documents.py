@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
-
-_WS = re.compile(r"\s+")
-
-
-def normalize_for_dedup(text: str) -> str:
-    """Text reduced to what makes two copies 'the same article' (case, spacing, Unicode form)."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
 
 def content_hash(text: str) -> str:
@@ -43,10 +34,6 @@ class Article:
             [self.title, self.url or "", self.published or "", self.source or "", self.author or ""]
         )
         return content_hash(meta + "\x1e" + self.text)
-
-    @property
-    def dedup_key(self) -> str:
-        return content_hash(normalize_for_dedup(self.text))
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from retrieval.documents import Article
+from retrieval.duplicates import dedupe
 from retrieval.embedding.base import Embedder
 from retrieval.errors import (
+    ArticleNotFoundError,
     EmptyQuestionError,
+    IndexMissingError,
     NewsdeskError,
-    NotFoundError,
+    QuestionTooLongError,
 )
 from retrieval.index import derived, location
 from retrieval.index.catalogue import (
@@ -32,6 +35,7 @@ from retrieval.index.manifest import check_manifest, expected_manifest
 from retrieval.index.sentence_vectors import StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
 from retrieval.index.store import (
+    UPGRADABLE_SCHEMA,
     Store,
     StoreContents,
     read_contents,
@@ -45,7 +49,6 @@ from retrieval.text.analyzer import Analyzer
 from retrieval.text.chunking import ChunkerSettings
 
 logger = logging.getLogger(__name__)
-MAX_QUESTION_CHARS = 2000  # the encoder reads ~256 word pieces; more only slows BM25 down
 
 
 class Engine:
@@ -73,9 +76,7 @@ class Engine:
             database = location.current_database(self.index_dir)
             if database is None or not database.exists():
                 if not create:
-                    raise NotFoundError(
-                        f"no index in {self.index_dir}; run `newsdesk index rebuild` first"
-                    )
+                    raise IndexMissingError(f"no index in {self.index_dir}")
                 with location.write_lock(self.index_dir):
                     database = location.current_database(self.index_dir)
                     if database is None or not database.exists():
@@ -100,6 +101,8 @@ class Engine:
     def _load(self, database: Path) -> None:
         store = Store(database)
         manifest = store.manifest()
+        if manifest.get("schema_version") == UPGRADABLE_SCHEMA and store.upgrade():
+            manifest = store.manifest()
         check_manifest(
             manifest, expected_manifest(self.settings, self.embedder, self.chunker), self.index_dir
         )
@@ -178,11 +181,7 @@ class Engine:
         offset: int = 0,
         abstain: bool = True,
     ) -> SearchResult:
-        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-        # Lone surrogates (undecodable bytes in argv, a stray JSON escape) break tokenizers.
-        question = question.encode("utf-8", "replace").decode("utf-8")
-        if not any(ch.isalnum() for ch in question):
-            raise EmptyQuestionError("Ask a question with some words in it.")
+        question = self.check_question(question)
         params = SearchParams.from_settings(
             self.settings, mode=mode, k=k, offset=offset, abstain=abstain
         )
@@ -193,6 +192,11 @@ class Engine:
             encode_query=self.embedder.encode_query,
             analyzer=self._analyzer,
         )
+
+    def check_question(self, question: str) -> str:
+        """The question as it is searched, or the refusal every front end shows (the bot asks
+        before its cooldown, so a refused question does not cost the member their turn)."""
+        return check_question(question, self.settings.max_question_chars)
 
     async def asearch(
         self,
@@ -229,7 +233,7 @@ class Engine:
             if callable(articles):
                 articles = articles()
             self._reload_if_stale()
-            wanted = self._without_duplicates(articles, report, remove_missing)
+            wanted = self._without_duplicates(articles, report, whole_collection=remove_missing)
             wanted_ids = {a.id for a in wanted}
             remove_ids = (
                 [aid for aid in self.snapshot.articles if aid not in wanted_ids]
@@ -260,7 +264,7 @@ class Engine:
             self._reload_if_stale()
             article = self.snapshot.articles.get(article_id)
             if article is None:
-                raise NotFoundError(f"no article with id {article_id!r}")
+                raise ArticleNotFoundError(f"no article with id {article_id!r}")
             report = SyncReport()
             write_articles(
                 self.store,
@@ -291,7 +295,7 @@ class Engine:
             database = self._create_database()
             try:
                 store = Store(database)
-                wanted = _dedupe_batch(articles, report)
+                wanted = self._without_duplicates(articles, report, whole_collection=True)
                 write_articles(
                     store,
                     self.embedder,
@@ -317,18 +321,15 @@ class Engine:
         logger.info("full index rebuild: %s", report.summary())
         return report
 
-    async def aadd(self, articles: Sequence[Article]) -> SyncReport:
-        return await asyncio.to_thread(self.add, articles)
-
-    async def aremove(self, article_id: str) -> Article:
-        return await asyncio.to_thread(self.remove, article_id)
-
     def _without_duplicates(
-        self, articles: Sequence[Article], report: SyncReport, remove_missing: bool
+        self, articles: Sequence[Article], report: SyncReport, *, whole_collection: bool
     ) -> list[Article]:
-        batch = _dedupe_batch(articles, report)
-        if remove_missing:
-            return batch  # the batch is the whole collection: in-batch dedup is all there is
+        """The one duplicate check of a write: copies within the batch and, for an add, copies
+        of stored articles are left out and reported as (dropped id, kept id)."""
+        batch, duplicates = dedupe(articles)
+        report.duplicates.extend(duplicates)
+        if whole_collection:
+            return batch  # nothing stored stays beside it: in-batch dedup is all there is
         kept = []
         for article in batch:
             other = self.store.find_duplicate(article)
@@ -407,19 +408,14 @@ def _count(store: Store) -> int:
     return store.counts()[1]
 
 
-def _dedupe_batch(articles: Sequence[Article], report: SyncReport) -> list[Article]:
-    """First of each same-id / same-URL / same-text group wins; the rest are reported."""
-    kept: list[Article] = []
-    by_key: dict[str, str] = {}
-    for article in articles:
-        keys = [f"id:{article.id}", f"text:{article.dedup_key}"]
-        if article.url:
-            keys.append(f"url:{article.url}")
-        owner = next((by_key[k] for k in keys if k in by_key), None)
-        if owner is not None:
-            report.duplicates.append((article.id, owner))
-            continue
-        for key in keys:
-            by_key[key] = article.id
-        kept.append(article)
-    return kept
+def check_question(question: str, max_chars: int) -> str:
+    """On one line and encodable; refuses a question without words, and one over `max_chars`
+    rather than cut it (a cut question is not the one asked)."""
+    question = " ".join(question.split())
+    # Lone surrogates (undecodable bytes in argv, a stray JSON escape) break tokenizers.
+    question = question.encode("utf-8", "replace").decode("utf-8")
+    if not any(ch.isalnum() for ch in question):
+        raise EmptyQuestionError()
+    if len(question) > max_chars:
+        raise QuestionTooLongError(max_chars)
+    return question

@@ -1,50 +1,217 @@
-"""Errors a user can act on. Anything else is a bug and is logged with its traceback."""
+"""Errors a user can act on. Anything else is a bug and is logged with its traceback.
+
+Each class carries the one line a user is shown (`message`; a raise may give a more precise
+one) and, when one `newsdesk` command fixes it, that command (`fix`). `str(error)` is both
+("no index in .index; run `newsdesk index rebuild`"), so the CLI's `error: ...` line, the
+terminal chat and the Discord reply all say what to do. `exit_code` is what the CLI exits
+with:
+
+    NewsdeskError               something expected went wrong                        (exit 1)
+        UsageError              the arguments or settings cannot be used             (exit 2)
+            QuestionError       the question cannot be searched
+                EmptyQuestionError      it has no words in it
+                QuestionTooLongError    it is longer than NEWSDESK_MAX_QUESTION_CHARS
+            QueriesFileError    an evaluation queries file cannot be used
+            ModelError          the embedding model cannot be loaded or exported
+        ArticleError            an article cannot be used, found or saved
+            BadArticleError     a file or text that is not an article (binary, empty...)
+            ArticleNotFoundError        no article with that id   fix: newsdesk sources
+            ArticleExistsError  another article already has its id or file name
+        SourceError             where articles were to come from cannot be read
+            SourceNotFoundError no such file or folder, or no article files in it
+            FetchError          a URL that may not or could not be fetched
+        IndexStateError         the index cannot be used as it is                    (exit 3)
+            IndexMissingError   there is no index yet     fix: newsdesk index rebuild
+            IndexMismatchError  built with other settings fix: newsdesk index rebuild --full
+            IndexCorruptError   damaged or unreadable     fix: newsdesk index rebuild --full
+            IndexBusyError      another write holds it; try again                   (exit 75)
+        WriteError              a file could not be written
+            DiskFullError       ...because the disk (or the quota) is full
+
+The Discord adapter adds its own refusals (bot/discord_app/errors.py: NotAllowedError,
+CooldownError, ExpiredError, GuildOnlyError, AmbiguousArticleError), all NewsdeskErrors.
+
+Exit codes: 0 done; 1 an expected failure; 2 bad arguments or settings (as for click's own
+usage errors); 3 the index must be built or rebuilt first (`newsdesk index rebuild`); 75
+busy, try again (EX_TEMPFAIL); 130 interrupted. Anything else is a bug.
+"""
 
 from __future__ import annotations
 
 import errno
+from typing import ClassVar
 
 
 class NewsdeskError(Exception):
     """An expected failure with a message fit to show a user as is."""
 
+    message: str = "something went wrong"
+    fix: ClassVar[str | None] = None  # the `newsdesk ...` command that fixes it, if one does
+    exit_code: ClassVar[int] = 1
 
-class BadArticleError(NewsdeskError):
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message if self.fix is None else f"{self.message}; run `{self.fix}`"
+
+
+# -- what the command was given ----------------------------------------------------------------
+
+
+class UsageError(NewsdeskError):
+    """The command's arguments or the settings cannot be used as given."""
+
+    message = "that cannot be done with these arguments or settings"
+    exit_code = 2
+
+
+class QuestionError(UsageError):
+    """The question cannot be searched."""
+
+    message = "that question cannot be searched"
+
+
+class EmptyQuestionError(QuestionError):
+    """The question has nothing to search for."""
+
+    message = "Ask a question with some words in it."
+
+
+class QuestionTooLongError(QuestionError):
+    """Refused rather than cut: a cut question is not the one the user asked."""
+
+    message = "Please keep questions shorter."
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"Please keep questions under {limit} characters.")
+
+
+class QueriesFileError(UsageError):
+    """An evaluation queries file that cannot be read or holds no queries."""
+
+    message = "the queries file cannot be used"
+
+
+class ModelError(UsageError):
+    """The embedding model (NEWSDESK_MODEL, NEWSDESK_EMBEDDING_BACKEND) cannot be loaded."""
+
+    message = "the embedding model cannot be loaded; check NEWSDESK_MODEL"
+
+
+# -- articles ----------------------------------------------------------------------------------
+
+
+class ArticleError(NewsdeskError):
+    """An article cannot be used, found or saved."""
+
+    message = "that article cannot be used"
+
+
+class BadArticleError(ArticleError):
     """A file or page that cannot be turned into an article (binary, empty, too large...)."""
 
+    message = "that is not an article newsdesk can read"
 
-class FetchError(NewsdeskError):
+
+class ArticleNotFoundError(ArticleError):
+    """No article with that id."""
+
+    message = "no article with that id"
+    fix: ClassVar[str | None] = "newsdesk sources"
+
+
+class ArticleExistsError(ArticleError):
+    """Another article already has this one's id or file name (with other content)."""
+
+    message = "another article already uses that name"
+
+
+# -- where articles come from ------------------------------------------------------------------
+
+
+class SourceError(NewsdeskError):
+    """A file, folder or URL that articles were to be read from cannot be read."""
+
+    message = "that source cannot be read"
+
+
+class SourceNotFoundError(SourceError):
+    """No such file or folder, or no article files in it."""
+
+    message = "no such file or folder"
+
+
+class FetchError(SourceError):
     """A URL that may not or could not be fetched."""
 
+    message = "that link could not be fetched"
 
-class IndexMismatchError(NewsdeskError):
+
+# -- the index ---------------------------------------------------------------------------------
+
+
+class IndexStateError(NewsdeskError):
+    """The index cannot be used as it is. (Not `IndexError`: that is Python's.)"""
+
+    message = "the index cannot be used as it is"
+    exit_code = 3
+
+
+class IndexMissingError(IndexStateError):
+    """There is no index yet."""
+
+    message = "there is no index yet"
+    fix = "newsdesk index rebuild"
+
+
+class IndexMismatchError(IndexStateError):
     """The index on disk was built with other settings than the ones in force."""
 
-    def __init__(self, message: str, differences: str = "") -> None:
+    message = "the index was built with other settings"
+    fix = "newsdesk index rebuild --full"
+
+    def __init__(self, message: str | None = None, differences: str = "") -> None:
         super().__init__(message)
         self.differences = differences  # e.g. "model 'a' (now 'b')", without the remedy
 
 
-class IndexCorruptError(NewsdeskError):
+class IndexCorruptError(IndexStateError):
     """The index database cannot be read."""
 
-
-class NotFoundError(NewsdeskError):
-    """No article with that id."""
-
-
-class EmptyQuestionError(NewsdeskError):
-    """The question has nothing to search for."""
+    message = "the index is damaged"
+    fix = "newsdesk index rebuild --full"
 
 
-class DiskFullError(NewsdeskError):
+class IndexBusyError(IndexStateError):
+    """Another write holds the index; it is free again once that write is done."""
+
+    message = "the index is busy (another write is running); try again"
+    exit_code = 75
+
+
+# -- writing files -----------------------------------------------------------------------------
+
+
+class WriteError(NewsdeskError):
+    """A file could not be written; what was saved before stays."""
+
+    message = "a file could not be written"
+
+
+class DiskFullError(WriteError):
     """A write failed because the disk (or the quota) is full; what was saved before stays."""
 
+    message = "the disk is full; free some space and try again"
 
-def write_error(exc: OSError, what: str) -> NewsdeskError:
+
+def write_error(exc: OSError, what: str) -> WriteError:
     """A failed file write as an error a user can act on: disk full, or the system's reason."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFullError(
             f"the disk is full: could not write {what}; free some space and try again"
         )
-    return NewsdeskError(f"could not write {what}: {exc.strerror or exc}")
+    return WriteError(f"could not write {what}: {exc.strerror or exc}")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.errors import NewsdeskError
+from retrieval.errors import QueriesFileError
 from retrieval.search.results import SearchResult
 
 _PUNCT = re.compile(f"[{re.escape(string.punctuation)}‘’“”–—]")
@@ -36,7 +36,7 @@ def load_queries(paths: Iterable[Path]) -> list[Query]:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise NewsdeskError(f"cannot read queries file {path}: {exc.strerror}") from exc
+            raise QueriesFileError(f"cannot read queries file {path}: {exc.strerror}") from exc
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -52,9 +52,9 @@ def load_queries(paths: Iterable[Path]) -> list[Query]:
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:
-                raise NewsdeskError(f"{path}:{number}: not a query line ({exc})") from exc
+                raise QueriesFileError(f"{path}:{number}: not a query line ({exc})") from exc
     if not queries:
-        raise NewsdeskError("no queries found in the given files")
+        raise QueriesFileError("no queries found in the given files")
     return queries
 
 

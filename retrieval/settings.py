@@ -87,6 +87,9 @@ class RetrievalSettings(BaseSettings):
         "(needs sentence vectors)",
     )
     rerank_depth: int = Field(30, ge=1, le=500, description="passages the rerank looks at")
+    max_question_chars: int = Field(
+        500, ge=10, le=10_000, description="longer questions are refused, not cut"
+    )
     abstain_threshold: float = Field(
         0.215, ge=0.0, le=1.0, description="confidence under which the answer is 'no good match'"
     )

@@ -53,7 +53,8 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class Group(click.Group):
-    """Turns expected errors into one line and an exit code instead of a traceback."""
+    """Turns expected errors into one line and their exit code (retrieval.errors) instead of a
+    traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from retrieval.errors import NewsdeskError
@@ -61,7 +62,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except NewsdeskError as exc:
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise SystemExit(130) from None

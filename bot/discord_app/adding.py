@@ -20,7 +20,8 @@ from bot.discord_app.engines import ScopedEngine
 from bot.settings import BotSettings
 from retrieval.collection import IngestOutcome, add_article
 from retrieval.documents import Article
-from retrieval.errors import BadArticleError, NewsdeskError
+from retrieval.duplicates import same_article
+from retrieval.errors import ArticleExistsError, BadArticleError, UsageError
 from retrieval.loaders import article_from_text, fetch_article, load_file
 from retrieval.loaders.decoding import format_size
 
@@ -54,7 +55,7 @@ def choose_source(
     if text and text.strip():
         given.append("text")
     if len(given) != 1:
-        raise NewsdeskError(
+        raise UsageError(
             "Give one of: `url:` (a web page), `file:` (a .txt, .md or .html attachment), "
             "or `title:` with `text:`."
         )
@@ -90,13 +91,14 @@ def stamp(article: Article, *, title: str | None, added_by: str, added_at: datet
 
 
 def store_article(scoped: ScopedEngine, article: Article) -> AddOutcome:
-    """Blocking: write and index, or report the article it duplicates."""
+    """Blocking: write and index, or report the article it duplicates. An article stored under
+    the same id would be replaced by an add, so that one is checked here."""
     engine = scoped.engine
     existing = engine.get_article(article.id)
     if existing is not None:
-        if existing.dedup_key == article.dedup_key:
+        if same_article(existing, article):
             return AddOutcome(existing, 0, existing.title)
-        raise NewsdeskError(
+        raise ArticleExistsError(
             f"Another article already uses the id `{article.id}` "
             f"(“{shorten(existing.title, 100)}”). Give this one another title, or remove that one."
         )

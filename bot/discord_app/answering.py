@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.discord_app.embeds import answer_embeds, no_match_content
-from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongError
+from bot.discord_app.errors import CooldownError, ExpiredError
 from bot.discord_app.services import Services
-from retrieval.errors import EmptyQuestionError
 from retrieval.search.results import Hit, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -32,19 +31,6 @@ class Reply:
     ephemeral: bool = False
 
 
-def check_question(question: str, max_chars: int) -> str:
-    """The question on one line; refuses an empty or over-long one before any search."""
-    question = " ".join(question.split())
-    if not any(ch.isalnum() for ch in question):
-        raise EmptyQuestionError(
-            "Ask me a question with some words in it, e.g. "
-            "“What did Kerry want from the Moscow talks?”"
-        )
-    if len(question) > max_chars:
-        raise QuestionTooLongError(max_chars)
-    return question
-
-
 def hit_key(hit: Hit) -> str:
     return f"{hit.article_id}#{hit.chunk_id}"
 
@@ -52,11 +38,12 @@ def hit_key(hit: Hit) -> str:
 async def answer_question(
     services: Services, *, question: str, guild_id: int | None, user_id: int, via: str
 ) -> Reply:
-    question = check_question(question, services.bot_settings.max_question_chars)
+    scoped = await services.engines.get(guild_id)
+    # The engine's refusal of an empty or over-long question, before the cooldown counts it.
+    question = scoped.engine.check_question(question)
     wait = services.cooldown.retry_after(user_id, services.clock())
     if wait > 0:
         raise CooldownError(wait)
-    scoped = await services.engines.get(guild_id)
     started = time.perf_counter()
     result = await scoped.engine.asearch(question)
     elapsed_ms = (time.perf_counter() - started) * 1000

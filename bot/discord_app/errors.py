@@ -11,7 +11,7 @@ import math
 from discord import app_commands
 from discord.ext import commands
 
-from retrieval.errors import NewsdeskError
+from retrieval.errors import ArticleNotFoundError, NewsdeskError
 
 APOLOGY = "Sorry, something went wrong on my side. The details are in the bot's log."
 
@@ -19,29 +19,37 @@ APOLOGY = "Sorry, something went wrong on my side. The details are in the bot's 
 class NotAllowedError(NewsdeskError):
     """The member may not use a management command."""
 
+    message = "You can't manage the articles here."
+
 
 class CooldownError(NewsdeskError):
+    """The member asked again before their cooldown ran out."""
+
+    message = "You're asking quickly. Please try again in a few seconds."
+
     def __init__(self, retry_after: float) -> None:
         self.retry_after = retry_after
         seconds = max(1, math.ceil(retry_after))
         super().__init__(f"You're asking quickly. Please try again in {seconds} s.")
 
 
-class QuestionTooLongError(NewsdeskError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"Please keep questions under {limit} characters.")
-
-
 class ExpiredError(NewsdeskError):
     """A button whose answer is no longer stored."""
 
-    def __init__(self) -> None:
-        super().__init__("These buttons have expired. Please ask the question again.")
+    message = "These buttons have expired. Please ask the question again."
 
 
 class GuildOnlyError(NewsdeskError):
-    def __init__(self) -> None:
-        super().__init__("That works only in a server, where articles are kept.")
+    """A DM, when every server has its own collection."""
+
+    message = "That works only in a server, where articles are kept."
+
+
+class AmbiguousArticleError(ArticleNotFoundError):
+    """What a member typed names no single article; on Discord the fix is a command there."""
+
+    message = "No single article matches. Pick one from the suggestions, or see /sources."
+    fix = None
 
 
 def unwrap(error: BaseException) -> BaseException:

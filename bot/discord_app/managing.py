@@ -6,10 +6,11 @@ import asyncio
 
 from bot.discord_app.embeds import escape_text, shorten, status_content
 from bot.discord_app.engines import ScopedEngine
+from bot.discord_app.errors import AmbiguousArticleError
 from retrieval.collection import remove_article, sync_with_folder
 from retrieval.documents import Article
 from retrieval.engine import Engine
-from retrieval.errors import NewsdeskError, NotFoundError
+from retrieval.errors import IndexBusyError
 
 MAX_CHOICES = 25  # Discord's limit on autocomplete suggestions
 MAX_CHOICE_CHARS = 100
@@ -26,7 +27,7 @@ def resolve_article_id(engine: Engine, value: str) -> str:
         return exact[0].id
     if total == 1:
         return page[0].id
-    raise NotFoundError(
+    raise AmbiguousArticleError(
         f"No single article matches “{escape_text(shorten(value, 100))}”. "
         "Pick one from the suggestions, or see /sources."
     )
@@ -66,7 +67,7 @@ async def status_text(scoped: ScopedEngine) -> str:
 async def reindex(scoped: ScopedEngine) -> str:
     """Rebuild from the folder in a thread; searches use the old snapshot until the swap."""
     if scoped.reindex_lock.locked():
-        raise NewsdeskError("A reindex of this collection is already running.")
+        raise IndexBusyError("A reindex of this collection is already running.")
     async with scoped.reindex_lock:
         report = await asyncio.to_thread(sync_with_folder, scoped.engine, scoped.settings)
     status = await asyncio.to_thread(scoped.engine.status)

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from retrieval.embedding.base import Embedder
-from retrieval.errors import NewsdeskError
+from retrieval.errors import ModelError
 from retrieval.files import file_lock
 from retrieval.settings import PACKAGED_MODEL, RetrievalSettings
 
@@ -46,7 +46,7 @@ def load_embedder(
             model, backend, cache_dir or default_cache_dir(), batch_size=batch_size
         )
     if backend != "torch":
-        raise NewsdeskError(f"unknown embedding backend {backend!r} (torch, onnx or onnx-int8)")
+        raise ModelError(f"unknown embedding backend {backend!r} (torch, onnx or onnx-int8)")
 
     from retrieval.embedding.sentence_transformer import SentenceTransformerEmbedder
 
@@ -56,7 +56,7 @@ def load_embedder(
         return SentenceTransformerEmbedder(model, model, batch_size=batch_size)
     except OSError as exc:
         where = "folder" if Path(model).exists() else "model name (no model hub is reachable)"
-        raise NewsdeskError(
+        raise ModelError(
             f"cannot load model {model!r} from that {where}: {exc}. "
             f"Set NEWSDESK_MODEL to a local sentence-transformers folder or leave it unset."
         ) from exc
@@ -68,7 +68,7 @@ def model_folder(model: str) -> Path:
         return Path(packaged_model_path())
     folder = Path(model)
     if not folder.is_dir():
-        raise NewsdeskError(
+        raise ModelError(
             f"the ONNX backends need a local model folder; {model!r} is not one "
             "(no model hub is reachable). Use NEWSDESK_EMBEDDING_BACKEND=torch or a folder."
         )
@@ -93,7 +93,7 @@ def load_onnx_embedder(
                 export_onnx(model, cache_dir)
                 graph = usable_graph(folder, files, backend)
     if graph is None:  # pragma: no cover - export raises when verification fails
-        raise NewsdeskError(f"no usable {backend} graph in {folder}")
+        raise ModelError(f"no usable {backend} graph in {folder}")
     return OnnxEmbedder(
         model, files, graph, backend=backend, recipe=GRAPH_RECIPES[backend], batch_size=batch_size
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from retrieval.errors import NewsdeskError
+from retrieval.errors import ModelError
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 SUPPORTED_POOLING = ("mean", "cls")
@@ -41,14 +41,14 @@ class ModelFiles:
 
 
 def read_model_files(folder: Path) -> ModelFiles:
-    """Raises NewsdeskError when the folder is not a model the ONNX backends can run."""
+    """Raises ModelError when the folder is not a model the ONNX backends can run."""
     if not folder.is_dir():
-        raise NewsdeskError(f"model folder {folder} does not exist")
+        raise ModelError(f"model folder {folder} does not exist")
     weights = next((folder / n for n in WEIGHT_FILES if (folder / n).is_file()), None)
     if weights is None:
-        raise NewsdeskError(f"no model weights ({' or '.join(WEIGHT_FILES)}) in {folder}")
+        raise ModelError(f"no model weights ({' or '.join(WEIGHT_FILES)}) in {folder}")
     if not (folder / "tokenizer.json").is_file():
-        raise NewsdeskError(
+        raise ModelError(
             f"{folder} has no fast tokenizer (tokenizer.json); "
             "use NEWSDESK_EMBEDDING_BACKEND=torch for this model"
         )
@@ -93,7 +93,7 @@ def _pooling(config: dict[str, Any]) -> str:
     if config.get("pooling_mode_cls_token"):
         return "cls"
     modes = sorted(k for k, v in config.items() if k.startswith("pooling_mode") and v)
-    raise NewsdeskError(
+    raise ModelError(
         f"the ONNX backends support {' and '.join(SUPPORTED_POOLING)} pooling, not {modes}; "
         "use NEWSDESK_EMBEDDING_BACKEND=torch for this model"
     )
@@ -102,6 +102,6 @@ def _pooling(config: dict[str, Any]) -> str:
 def _json(path: Path, *, required: bool = True) -> Any:
     if not path.is_file():
         if required:
-            raise NewsdeskError(f"{path} is missing; is this a sentence-transformers folder?")
+            raise ModelError(f"{path} is missing; is this a sentence-transformers folder?")
         return None
     return json.loads(path.read_text(encoding="utf-8"))

@@ -35,7 +35,7 @@ from retrieval.embedding.onnx_cache import (
     write_manifest,
 )
 from retrieval.embedding.onnx_embedder import OnnxEmbedder, OrtSession
-from retrieval.errors import NewsdeskError
+from retrieval.errors import ModelError
 
 if TYPE_CHECKING:
     import onnx
@@ -100,9 +100,9 @@ def verification_sample() -> list[str]:
 
 def export_model(name: str, files: ModelFiles, folder: Path) -> dict[str, Any]:
     """Writes both graphs and the manifest into `folder`; returns the manifest. Raises
-    NewsdeskError (and keeps nothing) if a graph is not close enough to the reference."""
+    ModelError (and keeps nothing) if a graph is not close enough to the reference."""
     if files.model_type != "bert":
-        raise NewsdeskError(
+        raise ModelError(
             f"the ONNX backends support BERT-family models, not {files.model_type!r}; "
             "use NEWSDESK_EMBEDDING_BACKEND=torch"
         )
@@ -417,7 +417,7 @@ def _verify(name: str, files: ModelFiles, graphs: dict[str, Path]) -> dict[str, 
         if not verified:
             failures.append(f"{backend} mean cosine {mean:.4f} < {MIN_COSINE[backend]}")
     if failures:
-        raise NewsdeskError(
+        raise ModelError(
             "the ONNX export differs too much from the torch model ("
             + "; ".join(failures)
             + "); use NEWSDESK_EMBEDDING_BACKEND=torch"

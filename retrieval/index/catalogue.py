@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.embedding.onnx_cache import model_cache_dir
-from retrieval.errors import NotFoundError
+from retrieval.errors import IndexMissingError
 from retrieval.index import location
 from retrieval.index.manifest import stored_backend
 from retrieval.index.store import Store, list_articles
@@ -40,7 +40,7 @@ def read_status(index_dir: Path) -> IndexStatus:
     """What the index holds, read without loading a model (fast, for `index status`)."""
     database = location.current_database(index_dir)
     if database is None or not database.exists():
-        raise NotFoundError(f"no index in {index_dir}; run `newsdesk index rebuild` first")
+        raise IndexMissingError(f"no index in {index_dir}")
     store = Store(database)
     manifest = store.manifest()
     articles, chunks = store.counts()

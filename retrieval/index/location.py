@@ -11,7 +11,6 @@ from pathlib import Path
 
 from retrieval.errors import IndexCorruptError, write_error
 from retrieval.files import file_lock, write_json_atomic
-from retrieval.index.store import RECOVERY_COMMAND
 
 logger = logging.getLogger(__name__)
 POINTER = "current.json"
@@ -24,11 +23,9 @@ def current_database(index_dir: Path) -> Path | None:
     try:
         name = json.loads(pointer.read_text(encoding="utf-8"))["database"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(
-            f"{pointer} is damaged ({type(exc).__name__}); run `{RECOVERY_COMMAND}`"
-        ) from exc
+        raise IndexCorruptError(f"{pointer} is damaged ({type(exc).__name__})") from exc
     if not isinstance(name, str) or Path(name).name != name or not name:
-        raise IndexCorruptError(f"{pointer} is damaged; run `{RECOVERY_COMMAND}`")
+        raise IndexCorruptError(f"{pointer} is damaged")
     return index_dir / name
 
 

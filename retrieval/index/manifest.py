@@ -7,7 +7,7 @@ from pathlib import Path
 
 from retrieval.embedding.base import Embedder
 from retrieval.errors import IndexMismatchError
-from retrieval.index.store import RECOVERY_COMMAND, SCHEMA_VERSION
+from retrieval.index.store import SCHEMA_VERSION
 from retrieval.settings import RetrievalSettings
 from retrieval.text.chunking import ChunkerSettings
 
@@ -57,13 +57,9 @@ def check_manifest(manifest: dict[str, str], expected: dict[str, str], index_dir
     if manifest["embedding_backend"] != expected["embedding_backend"]:
         # Vectors from another backend are close, not equal: mixing them would make the
         # embedding cache and the scores inconsistent, so it takes a rebuild.
-        hint = (
-            f" (or set NEWSDESK_EMBEDDING_BACKEND={manifest['embedding_backend']} to keep using it)"
-        )
+        hint = f" (NEWSDESK_EMBEDDING_BACKEND={manifest['embedding_backend']} opens it as built)"
     raise IndexMismatchError(
-        f"the index in {index_dir} was built with other settings: "
-        + ", ".join(differences)
-        + f". Run `{RECOVERY_COMMAND}` to rebuild it for the current settings{hint}.",
+        f"the index in {index_dir} was built with other settings: " + ", ".join(differences) + hint,
         ", ".join(differences),
     )
 

@@ -18,12 +18,15 @@ from typing import Any
 import numpy as np
 
 from retrieval.documents import Article, Chunk
-from retrieval.errors import DiskFullError, IndexCorruptError, NewsdeskError
+from retrieval.duplicates import duplicate_keys, url_key
+from retrieval.errors import DiskFullError, IndexBusyError, IndexCorruptError, NewsdeskError
 
 logger = logging.getLogger(__name__)
-# 2: single sentences' vectors (the `sentences` table).
-SCHEMA_VERSION = 2
-RECOVERY_COMMAND = "newsdesk index rebuild --full"
+# 2: single sentences' vectors (the `sentences` table). 3: articles' normalized URLs (the
+# `url_key` column), so an add finds a stored duplicate by the rule of retrieval.duplicates;
+# an index of schema 2 is brought up to 3 in place when opened (Store.upgrade).
+SCHEMA_VERSION = 3
+UPGRADABLE_SCHEMA = "2"
 
 _EMBED_HASH_INDEX = "CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks(embed_hash)"
 _SCHEMA = (
@@ -41,10 +44,11 @@ CREATE TABLE IF NOT EXISTS articles (
     extra TEXT NOT NULL DEFAULT '{}',
     content_hash TEXT NOT NULL,
     dedup_key TEXT NOT NULL,
-    indexed_at REAL NOT NULL
+    indexed_at REAL NOT NULL,
+    url_key TEXT
 );
-CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
 CREATE INDEX IF NOT EXISTS articles_dedup ON articles(dedup_key);
+CREATE INDEX IF NOT EXISTS articles_url_key ON articles(url_key);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -65,6 +69,11 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE INDEX IF NOT EXISTS sentences_embed_hash ON sentences(embed_hash);
 """
     + f"{_EMBED_HASH_INDEX};\n"
+)
+# What _article_row reads, named: `SELECT *` would follow the table's column order.
+_ARTICLE_COLUMNS = (
+    "id, title, text, url, published, source, author, path, extra, content_hash, dedup_key, "
+    "indexed_at"
 )
 
 
@@ -109,8 +118,7 @@ class Store:
             if _is_disk_full(exc) or _is_busy(exc):
                 raise _database_error(self.path, exc) from exc
             raise IndexCorruptError(
-                f"the index database {self.path} cannot be read ({exc}); "
-                f"run `{RECOVERY_COMMAND}` to rebuild it from the articles folder"
+                f"the index database {self.path} cannot be read ({exc})"
             ) from exc
         return conn
 
@@ -154,14 +162,34 @@ class Store:
                 "INSERT OR IGNORE INTO manifest VALUES ('generation', '0'), ('last_build', '')"
             )
 
+    def upgrade(self) -> bool:
+        """Bring an index of schema 2 up to this one in place (its articles get their URL
+        keys); False if it is not of schema 2. Racing openers are safe: the version is read
+        inside the write transaction, so only the first one changes anything."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM manifest WHERE key='schema_version'").fetchone()
+            if row is None or row[0] != UPGRADABLE_SCHEMA:
+                return False
+            conn.execute("ALTER TABLE articles ADD COLUMN url_key TEXT")
+            rows = conn.execute("SELECT id, url FROM articles WHERE url IS NOT NULL").fetchall()
+            conn.executemany(
+                "UPDATE articles SET url_key = ? WHERE id = ?",
+                ((url_key(url), article_id) for article_id, url in rows),
+            )
+            conn.execute("DROP INDEX IF EXISTS articles_url")  # raw URLs: no longer looked up
+            conn.execute("CREATE INDEX articles_url_key ON articles(url_key)")
+            conn.execute(
+                "UPDATE manifest SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+        logger.info("index %s upgraded to schema %d", self.path, SCHEMA_VERSION)
+        return True
+
     def manifest(self) -> dict[str, str]:
         with self.reading() as conn:
             try:
                 rows = conn.execute("SELECT key, value FROM manifest").fetchall()
             except sqlite3.OperationalError as exc:
-                raise IndexCorruptError(
-                    f"{self.path} is not a newsdesk index ({exc}); run `{RECOVERY_COMMAND}`"
-                ) from exc
+                raise IndexCorruptError(f"{self.path} is not a newsdesk index ({exc})") from exc
         return dict(rows)
 
     def generation(self) -> int:
@@ -192,12 +220,12 @@ class Store:
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def find_duplicate(self, article: Article) -> str | None:
-        """The id of a stored article with the same URL or the same normalized text."""
+        """The id of another stored article that is the same article (retrieval.duplicates)."""
+        keys = duplicate_keys(article)
         with self.reading() as conn:
             row = conn.execute(
-                "SELECT id FROM articles WHERE id != ? AND (dedup_key = ? OR (url IS NOT NULL "
-                "AND url = ?)) LIMIT 1",
-                (article.id, article.dedup_key, article.url),
+                "SELECT id FROM articles WHERE id != ? AND (dedup_key = ? OR url_key = ?) LIMIT 1",
+                (article.id, keys.text, keys.url),
             ).fetchone()
         return row[0] if row else None
 
@@ -285,9 +313,11 @@ class Store:
     ) -> None:
         """The article with its chunks (and their vectors' hashes) and the (start, end, hash)
         of the sentences encoded on their own; replaces a stored one with the same id."""
+        keys = duplicate_keys(article)
         conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
         conn.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, url_key) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 article.id,
                 article.title,
@@ -299,8 +329,9 @@ class Store:
                 article.path,
                 json.dumps(article.extra, ensure_ascii=False, sort_keys=True),
                 article.content_hash,
-                article.dedup_key,
+                keys.text,
                 time.time(),
+                keys.url,
             ),
         )
         conn.executemany(
@@ -377,10 +408,8 @@ def _database_error(path: Path, exc: sqlite3.DatabaseError) -> NewsdeskError:
             "state. Free some space and try again"
         )
     if _is_busy(exc):
-        return NewsdeskError(f"the index {path} is busy (another write is running); try again")
-    return IndexCorruptError(
-        f"the index database {path} is damaged ({exc}); run `{RECOVERY_COMMAND}`"
-    )
+        return IndexBusyError(f"the index {path} is busy (another write is running); try again")
+    return IndexCorruptError(f"the index database {path} is damaged ({exc})")
 
 
 @dataclass(frozen=True)
@@ -403,14 +432,16 @@ def read_contents(
             conn.execute("SELECT value FROM manifest WHERE key='generation'").fetchone()[0]
         )
         if article_ids is None:
-            article_rows = conn.execute("SELECT * FROM articles").fetchall()
+            article_rows = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles").fetchall()
             chunk_rows = conn.execute(
                 "SELECT id, article_id, ordinal, start, end, embed_hash FROM chunks ORDER BY id"
             ).fetchall()
         else:
             ids = list(article_ids)
             article_rows = list(
-                _rows_where_in(conn, "SELECT * FROM articles WHERE id IN ({marks})", ids)
+                _rows_where_in(
+                    conn, f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({{marks}})", ids
+                )
             )
             chunk_rows = list(
                 _rows_where_in(
@@ -432,13 +463,12 @@ def read_contents(
             if vector.shape[0] != dimension:
                 raise IndexCorruptError(
                     f"an embedding in {store.path} has {vector.shape[0]} dimensions, "
-                    f"expected {dimension}; run `{RECOVERY_COMMAND}`"
+                    f"expected {dimension}"
                 )
             vectors[position.pop(h)] = vector
         if position:
             raise IndexCorruptError(
-                f"{len(position)} chunk embeddings are missing from {store.path}; "
-                f"run `{RECOVERY_COMMAND}`"
+                f"{len(position)} chunk embeddings are missing from {store.path}"
             )
         conn.execute("COMMIT")
     articles = {row.article.id: row.article for row in map(_article_row, article_rows)}

@@ -1,6 +1,5 @@
 """Turning files, pasted text and web pages into Articles, with body text kept verbatim."""
 
-from retrieval.loaders.dedupe import dedupe, normalize_url
 from retrieval.loaders.fetch import fetch_article, fetch_article_sync
 from retrieval.loaders.files import (
     SUPPORTED_SUFFIXES,
@@ -16,13 +15,11 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "LoadReport",
     "article_from_text",
-    "dedupe",
     "fetch_article",
     "fetch_article_sync",
     "iter_article_files",
     "load_file",
     "load_folder",
-    "normalize_url",
     "render_markdown",
     "write_article_file",
 ]

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from retrieval.documents import Article
-from retrieval.errors import BadArticleError, NewsdeskError
+from retrieval.errors import BadArticleError, SourceNotFoundError
 from retrieval.loaders.decoding import binary_kind, check_size, decode_text
-from retrieval.loaders.dedupe import dedupe
 from retrieval.loaders.frontmatter import article_from_text_document
 from retrieval.loaders.html import article_from_html
 from retrieval.loaders.ids import humanize, id_from_relative_path
@@ -34,7 +33,6 @@ class LoadReport:
 
     articles: list[Article] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (dropped id, kept id)
 
 
 def _relative(path: Path, root: Path | None) -> PurePosixPath | None:
@@ -117,11 +115,11 @@ def iter_article_files(root: Path) -> list[Path]:
 
 
 def load_folder(root: Path, *, max_bytes: int) -> LoadReport:
-    """Every article under root. Bad files are skipped and logged; duplicates are dropped."""
+    """Every article under root. Bad files are skipped and logged; duplicates are kept for
+    the engine, which drops them by the one rule that also checks adds (retrieval.duplicates)."""
     if not root.is_dir():
-        raise NewsdeskError(f"articles folder {root} does not exist or is not a folder")
+        raise SourceNotFoundError(f"articles folder {root} does not exist or is not a folder")
     report = LoadReport()
-    loaded: list[Article] = []
     owner_of_id: dict[str, str] = {}
     for path in iter_article_files(root):
         relative = path.relative_to(root).as_posix()
@@ -143,8 +141,5 @@ def load_folder(root: Path, *, max_bytes: int) -> LoadReport:
                 report.skipped.append((relative, reason))
                 continue
             owner_of_id[article.id] = relative
-            loaded.append(article)
-    report.articles, report.duplicates = dedupe(loaded)
-    for dropped, kept in report.duplicates:
-        log.info("dropped duplicate article %s (same as %s)", dropped, kept)
+            report.articles.append(article)
     return report

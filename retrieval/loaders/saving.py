@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from retrieval.documents import Article
-from retrieval.errors import BadArticleError
+from retrieval.errors import ArticleExistsError, BadArticleError
 from retrieval.files import write_bytes_atomic
 
 # Ids become file names: slug segments (and JSONL-style ids such as '1973_oil_crisis').
@@ -38,6 +38,11 @@ def _same_content(path: Path, data: bytes) -> bool:
         return False
 
 
+def article_file(folder: Path, article: Article) -> Path:
+    """Where write_article_file puts `article` in `folder`."""
+    return folder / f"{article.id}.md"
+
+
 def write_article_file(folder: Path, article: Article, *, overwrite: bool = False) -> Path:
     """Write ``<folder>/<article.id>.md`` atomically; a different existing file needs overwrite.
 
@@ -46,15 +51,15 @@ def write_article_file(folder: Path, article: Article, *, overwrite: bool = Fals
     """
     if not _SAFE_ID.fullmatch(article.id) or ".." in article.id.split("/"):
         raise BadArticleError(f"article id {article.id!r} cannot be used as a file name")
-    target = folder / f"{article.id}.md"
+    target = article_file(folder, article)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = render_markdown(article).encode("utf-8")
     if target.exists() and not overwrite:
         if _same_content(target, data):
             return target
-        raise BadArticleError(f"{target.name} already exists with other content")
+        raise ArticleExistsError(f"{target.name} already exists with other content")
     try:
         write_bytes_atomic(target, data, overwrite=overwrite)
     except FileExistsError:
-        raise BadArticleError(f"{target.name} already exists with other content") from None
+        raise ArticleExistsError(f"{target.name} already exists with other content") from None
     return target

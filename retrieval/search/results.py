@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 
@@ -91,7 +91,3 @@ class SearchResult:
             ],
             "nearest": self.nearest,
         }
-
-
-def hit_as_dict(hit: Hit) -> dict[str, object]:
-    return asdict(hit)

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.discord_app import adding, managing
+from bot.discord_app.errors import AmbiguousArticleError
 from bot.discord_app.services import Services
-from retrieval.errors import BadArticleError, NewsdeskError, NotFoundError
+from retrieval.errors import ArticleExistsError, BadArticleError, IndexBusyError, UsageError
 from retrieval.loaders import article_from_text, load_file
 
 pytestmark = pytest.mark.timeout(30)
@@ -37,7 +38,7 @@ def test_choose_source(options: dict[str, object], kind: str) -> None:
 )
 def test_choose_source_needs_exactly_one(options: dict[str, object]) -> None:
     values = {"url": None, "upload": None, "title": None, "text": None, **options}
-    with pytest.raises(NewsdeskError, match="Give one of"):
+    with pytest.raises(UsageError, match="Give one of"):
         adding.choose_source(**values)  # type: ignore[arg-type]
 
 
@@ -108,8 +109,9 @@ def test_store_article_writes_front_matter_and_reports_duplicates(services: Serv
     assert adding.outcome_text(again) == "Already indexed: “Tide tables”."
     copy = article_from_text("Tides rise twice a day along this coast.", title="Other name")
     assert adding.store_article(scoped, copy).already == "Tide tables"
+    assert not (services.settings.articles_dir / "other-name.md").exists()  # taken back out
     clash = article_from_text("Completely different text.", title="Tide tables")
-    with pytest.raises(NewsdeskError, match="already uses the id `tide-tables`"):
+    with pytest.raises(ArticleExistsError, match="already uses the id `tide-tables`"):
         adding.store_article(scoped, clash)
 
 
@@ -120,7 +122,7 @@ def test_remove_by_id_or_title(services: Services) -> None:
     removed = managing.remove_by_value(scoped, "How volcanoes erupt")
     assert managing.removed_text(removed) == "Removed “How volcanoes erupt” (`volcanoes`)."
     assert not (services.settings.articles_dir / "volcanoes.md").exists()
-    with pytest.raises(NotFoundError, match="No single article matches"):
+    with pytest.raises(AmbiguousArticleError, match="No single article matches"):
         managing.resolve_article_id(scoped.engine, "e")  # many match
 
 
@@ -134,7 +136,7 @@ def test_autocomplete_choices(services: Services) -> None:
 async def test_reindex_refuses_a_second_run(services: Services) -> None:
     [scoped] = services.engines.opened()
     async with scoped.reindex_lock:
-        with pytest.raises(NewsdeskError, match="already running"):
+        with pytest.raises(IndexBusyError, match="already running"):
             await managing.reindex(scoped)
     text = await managing.reindex(scoped)
     assert text.startswith("Reindexed the shared collection from its articles folder: 0 added")

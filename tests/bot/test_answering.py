@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from bot.discord_app.answering import answer_question, more_results, record_vote
-from bot.discord_app.errors import CooldownError, ExpiredError, QuestionTooLongError
+from bot.discord_app.errors import CooldownError, ExpiredError
 from bot.discord_app.services import Services
+from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 from tests.factories import REUTERS_TITLE
 
 pytestmark = pytest.mark.timeout(30)
@@ -64,10 +65,13 @@ async def test_no_match(services: Services) -> None:
     assert reply.content is not None and reply.content.startswith("No good match")
 
 
-async def test_cooldown_and_length_checked_before_searching(services: Services) -> None:
+async def test_refused_questions_do_not_start_the_cooldown(services: Services) -> None:
+    """The engine refuses first (NEWSDESK_MAX_QUESTION_CHARS): a member may retry at once."""
     services.cooldown.seconds = 60
-    with pytest.raises(QuestionTooLongError):
+    with pytest.raises(QuestionTooLongError, match="under 500 characters"):
         await answer_question(services, question="x " * 400, guild_id=1, user_id=2, via="test")
+    with pytest.raises(EmptyQuestionError):
+        await answer_question(services, question=" ?! ", guild_id=1, user_id=2, via="test")
     await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="test")
     with pytest.raises(CooldownError):
         await answer_question(services, question=QUESTION, guild_id=1, user_id=2, via="test")

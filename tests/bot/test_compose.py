@@ -10,7 +10,7 @@ from bot.compose import Composition, OpenPolicy
 from bot.settings import BotSettings
 from retrieval.embedding.base import Embedder
 from retrieval.embedding.hashing import HashingEmbedder
-from retrieval.errors import IndexMismatchError, NotFoundError
+from retrieval.errors import IndexMismatchError, IndexMissingError
 from retrieval.settings import RetrievalSettings
 from tests.factories import make_article
 
@@ -42,7 +42,7 @@ def root(settings: RetrievalSettings, factory: CountingFactory) -> Composition:
 
 
 def test_open_without_an_index_is_the_no_index_error(root: Composition) -> None:
-    with pytest.raises(NotFoundError, match="newsdesk index rebuild"):
+    with pytest.raises(IndexMissingError, match="newsdesk index rebuild"):
         root.engine(OpenPolicy.OPEN)
     assert not (root.settings.index_dir / "current.json").exists()  # nothing was created
 

@@ -125,7 +125,7 @@ async def test_message_question_errors_are_reported_not_raised(
     cog = AskCog(fake_bot(services))
     message = fake_message(f"<@{BOT_ID}> ???")
     await cog.on_message(message)
-    assert message.channel.send.await_args.args[0].startswith("Ask me a question")
+    assert message.channel.send.await_args.args[0].startswith("Ask a question with some words")
 
     services.engines.get = AsyncMock(side_effect=RuntimeError("disk on fire"))  # type: ignore[method-assign]
     message = fake_message(f"<@{BOT_ID}> {QUESTION}")

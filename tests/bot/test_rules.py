@@ -6,20 +6,18 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.answering import check_question
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.errors import (
     APOLOGY,
     CooldownError,
     NotAllowedError,
-    QuestionTooLongError,
     is_expected,
     unwrap,
     user_message,
 )
 from bot.discord_app.permissions import AdminRule
 from bot.discord_app.questions import question_in_message
-from retrieval.errors import BadArticleError, EmptyQuestionError, FetchError
+from retrieval.errors import BadArticleError, FetchError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -102,14 +100,6 @@ def test_question_in_message(content: str, kwargs: dict[str, object], expected: 
     }
     options.update(kwargs)
     assert question_in_message(content, **options) == expected  # type: ignore[arg-type]
-
-
-def test_check_question() -> None:
-    assert check_question("  what \n is  oxygen? ", 100) == "what is oxygen?"
-    with pytest.raises(EmptyQuestionError):
-        check_question(" ?! ", 100)
-    with pytest.raises(QuestionTooLongError, match="under 20 characters"):
-        check_question("x" * 21, 20)
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ async def test_answer_channel_takes_every_message_and_ignores_bots(desk: Desk) -
 
 async def test_empty_mention_asks_for_a_question(desk: Desk) -> None:
     reply = await desk.say(desk.alice, f"<@{desk.fake.bot_user.id}>")
-    assert reply.content.startswith("Ask me a question")
+    assert reply.content.startswith("Ask a question with some words")
     assert desk.errors.seen == []  # handled in the listener, not a command error
 
 
@@ -102,7 +102,7 @@ async def test_cooldown_per_user(make_desk: MakeDesk) -> None:
 
 async def test_empty_prefix_question_is_refused_politely(desk: Desk) -> None:
     reply = await desk.say(desk.alice, "!ask ???")
-    assert reply.content.startswith("Ask me a question with some words")
+    assert reply.content.startswith("Ask a question with some words")
     assert desk.errors.expected_types() == [EmptyQuestionError]
 
 

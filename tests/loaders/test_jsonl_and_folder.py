@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.errors import BadArticleError, NewsdeskError
-from retrieval.loaders import dedupe, iter_article_files, load_file, load_folder, normalize_url
-from retrieval.loaders.dedupe import dedupe as dedupe_direct
+from retrieval.duplicates import dedupe
+from retrieval.errors import BadArticleError, SourceNotFoundError
+from retrieval.loaders import iter_article_files, load_file, load_folder
 from tests.factories import EVAL
 
 from .helpers import ARTICLES, MAX_BYTES, write
@@ -105,51 +105,15 @@ def test_load_folder_keeps_going_past_bad_files(
         assert name in logged
 
 
-def test_duplicates_by_url_and_by_normalised_text_are_reported(root: Path) -> None:
-    write(root, "a.md", "---\nurl: https://Example.com/story/#top\n---\nFirst copy.\n")
-    write(root, "b.md", "---\nurl: https://example.com/story\n---\nOther words entirely.\n")
-    write(root, "c.md", "# One\n\nThe  same   TEXT\nhere.\n")
-    write(root, "d.txt", "The same text here.\n")
-    write(root, "e.md", "Unique.\n")
-    report = load_folder(root, max_bytes=MAX_BYTES)
-    assert [a.id for a in report.articles] == ["a", "c", "e"]
-    assert report.duplicates == [("b", "a"), ("d", "c")]
-
-
-def test_dedupe_is_usable_on_its_own() -> None:
-    from retrieval.documents import Article
-
-    first = Article(id="x", title="X", text="Body one.", url="HTTP://Host.Example/a/")
-    second = Article(id="y", title="Y", text="Body two.", url="http://host.example/a")
-    third = Article(id="z", title="Z", text="body   ONE.")
-    kept, dups = dedupe([first, second, third])
-    assert kept == [first]
-    assert dups == [("y", "x"), ("z", "x")]
-    assert dedupe is dedupe_direct
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("HTTPS://Example.COM/Path/?q=1#frag", "https://example.com/Path?q=1"),
-        ("https://example.com:443/a/", "https://example.com/a"),
-        ("http://example.com:8080/a", "http://example.com:8080/a"),
-        ("https://example.com/", "https://example.com"),
-    ],
-)
-def test_normalize_url(url: str, expected: str) -> None:
-    assert normalize_url(url) == expected
-
-
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(NewsdeskError, match="does not exist"):
+    with pytest.raises(SourceNotFoundError, match="does not exist"):
         load_folder(tmp_path / "nope", max_bytes=MAX_BYTES)
 
 
 def test_shipped_articles_folder_loads_cleanly() -> None:
     report = load_folder(ARTICLES, max_bytes=5_000_000)
     assert report.skipped == []
-    assert report.duplicates == []
+    assert dedupe(report.articles)[1] == []  # no duplicates
     ids = [a.id for a in report.articles]
     assert "kerry-seeks-real-progress-on-syria" in ids
     wiki = [a for a in report.articles if a.id.startswith("wikipedia/")]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.documents import Article
-from retrieval.errors import BadArticleError
+from retrieval.errors import ArticleExistsError, BadArticleError
 from retrieval.loaders import (
     article_from_text,
     load_file,
@@ -70,7 +70,7 @@ def test_write_refuses_to_overwrite_other_content(root: Path) -> None:
     path = write_article_file(root, _article())
     original = path.read_bytes()
     assert write_article_file(root, _article()) == path  # same content: nothing to do
-    with pytest.raises(BadArticleError, match="already exists"):
+    with pytest.raises(ArticleExistsError, match="already exists"):
         write_article_file(root, _article(text="Different text."))
     assert path.read_bytes() == original
     write_article_file(root, _article(text="Different text."), overwrite=True)

@@ -54,7 +54,8 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
-def cli_error(out: subprocess.CompletedProcess[str]) -> str:
-    """A failed command's one-line error (exit code 1, nothing on stdout but the summary)."""
-    assert out.returncode == 1, (out.returncode, out.stdout, out.stderr)
+def cli_error(out: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """A failed command's one-line error (exit `code`: see retrieval.errors; nothing on
+    stdout but the summary)."""
+    assert out.returncode == code, (out.returncode, out.stdout, out.stderr)
     return one_line(out.stderr)

@@ -24,7 +24,7 @@ import pytest
 from retrieval.collection import add_article, add_sources
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.errors import DiskFullError, IndexCorruptError, NewsdeskError
+from retrieval.errors import DiskFullError, IndexBusyError, IndexCorruptError, NewsdeskError
 from retrieval.index import derived as derived_module
 from retrieval.index import location
 from retrieval.index.dense import DenseIndex
@@ -135,7 +135,7 @@ def test_damaged_sqlite_names_the_recovery_command_which_recovers(
     assert database is not None
     assert not Path(f"{database}-wal").exists()  # the CLI checkpointed on exit: all in one file
     damage(database)
-    line = cli_error(cli.run("ask", KERRY))
+    line = cli_error(cli.run("ask", KERRY), code=3)  # the index must be rebuilt
     assert line.startswith("error: ") and RECOVERY in line, line
     recovered = cli.run("index", "rebuild", "--full")
     assert recovered.returncode == 0, recovered.stderr
@@ -162,14 +162,14 @@ def test_every_command_on_a_damaged_sqlite_is_one_line(cli: Workspace, tmp_path:
         ("add", str(note)),
         ("ask", "bees"),
     ]:
-        line = cli_error(cli.run(*command))
+        line = cli_error(cli.run(*command), code=3)
         assert RECOVERY in line, (command, line)
     assert folder_state(cli.articles) == files  # the failed add took its copy back out
 
 
 def test_damaged_index_pointer_names_the_recovery_command(cli: Workspace) -> None:
     (cli.index / location.POINTER).write_text('{"database": ')
-    line = cli_error(cli.run("ask", KERRY))
+    line = cli_error(cli.run("ask", KERRY), code=3)
     assert "current.json is damaged" in line and RECOVERY in line
     assert cli.run("index", "rebuild", "--full").returncode == 0
     assert json.loads(cli.run("ask", KERRY, "--json").stdout)["hits"][0]["title"] == REUTERS_TITLE
@@ -380,7 +380,7 @@ def test_sqlite_error_codes_are_told_apart(tmp_path: Path) -> None:
     store.create({"schema_version": "1"})
     with pytest.raises(DiskFullError), store.transaction():
         raise sqlite3.OperationalError("database or disk is full")
-    with pytest.raises(NewsdeskError, match="busy"), store.transaction():
+    with pytest.raises(IndexBusyError, match="busy"), store.transaction():
         raise sqlite3.OperationalError("database is locked")
     with pytest.raises(IndexCorruptError, match="damaged"), store.transaction():
         raise sqlite3.DatabaseError("database disk image is malformed")

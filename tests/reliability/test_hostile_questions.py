@@ -10,8 +10,8 @@ import pytest
 
 from bot.chat import ChatSession
 from bot.render import render_text
-from retrieval.engine import MAX_QUESTION_CHARS, Engine
-from retrieval.errors import EmptyQuestionError
+from retrieval.engine import Engine
+from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 from tests.cli.helpers import Workspace
 from tests.reliability.conftest import HOSTILE_ARTICLE
 from tests.reliability.helpers import cli_error, index_state, one_line
@@ -19,6 +19,7 @@ from tests.reliability.helpers import cli_error, index_state, one_line
 pytestmark = pytest.mark.timeout(120)
 
 REFUSAL = "Ask a question with some words in it."
+TOO_LONG = "Please keep questions under 500 characters."  # NEWSDESK_MAX_QUESTION_CHARS
 WORDLESS = {
     "empty": "",
     "whitespace": " \n\t \u3000 ",
@@ -26,9 +27,14 @@ WORDLESS = {
     "punctuation": "?!… — ¿¡ ### *** ```",
     "emoji and punctuation": "🙂?! ✨…",
 }
-ANSWERABLE = {
+# Refused, not cut: a cut question is not the one asked.
+OVER_LONG = {
     "10,000 characters": ("How many eggs does the queen bee lay? " * 270)[:10_000],
     "10,000 characters without a space": "bees" * 2_500,
+    "501 characters": "bees " * 100 + "b",
+}
+ANSWERABLE = {
+    "500 characters once spaces are squeezed": " \n\t ".join(["bees"] * 100) + "!",
     "markdown": "**How many** _eggs_ does the `queen` bee lay? # heading > quote",
     "code fence": "```python\nimport os; os.system('rm -rf /')\n```\nqueen bee eggs",
     "@everyone": "@everyone @here when does the first ferry leave the harbour?",
@@ -49,13 +55,22 @@ def test_wordless_questions_are_refused_in_one_line(seeded: Engine, question: st
     assert index_state(seeded.index_dir) == before
 
 
+@pytest.mark.parametrize("question", list(OVER_LONG.values()), ids=list(OVER_LONG))
+def test_over_long_questions_are_refused_in_one_line(seeded: Engine, question: str) -> None:
+    before = index_state(seeded.index_dir)
+    with pytest.raises(QuestionTooLongError) as info:
+        seeded.search(question)
+    assert one_line(str(info.value)) == TOO_LONG
+    assert index_state(seeded.index_dir) == before
+
+
 @pytest.mark.parametrize("question", list(ANSWERABLE.values()), ids=list(ANSWERABLE))
 def test_hostile_questions_are_answered_and_echo_safely(seeded: Engine, question: str) -> None:
     before = index_state(seeded.index_dir)
     started = time.monotonic()
     result = seeded.search(question)
     assert time.monotonic() - started < 2.0
-    assert len(result.question) <= MAX_QUESTION_CHARS
+    assert len(result.question) <= seeded.settings.max_question_chars
     result.question.encode("utf-8")  # what reaches a renderer, a log or JSON is encodable
     text = render_text(result, bold=("**", "**"))
     assert text.strip()
@@ -80,31 +95,43 @@ def test_hostile_article_text_is_quoted_verbatim(seeded: Engine) -> None:
 def test_chat_answers_or_refuses_every_hostile_question(seeded: Engine) -> None:
     session = ChatSession(seeded, seeded.settings)
     before = index_state(seeded.index_dir)
-    for question in [*WORDLESS.values(), *ANSWERABLE.values()]:
+    for question in [*WORDLESS.values(), *OVER_LONG.values(), *ANSWERABLE.values()]:
         reply = session.handle(question)
         assert reply is not None  # the session goes on
         if question.strip() and not question.startswith("/"):
-            assert reply == REFUSAL or "[1]" in reply or reply.startswith("No good match")
+            assert reply in (REFUSAL, TOO_LONG) or "[1]" in reply or "No good match" in reply
     assert index_state(seeded.index_dir) == before
 
 
-@pytest.mark.parametrize("question", ["", "   ", "🐝🐝🐝", "?!…"])
-def test_cli_refuses_wordless_questions_in_one_line(cli: Workspace, question: str) -> None:
+@pytest.mark.parametrize(
+    ("question", "refusal"),
+    [
+        ("", REFUSAL),
+        ("   ", REFUSAL),
+        ("🐝🐝🐝", REFUSAL),
+        ("?!…", REFUSAL),
+        (OVER_LONG["10,000 characters"], TOO_LONG),
+    ],
+    ids=["empty", "spaces", "emoji", "punctuation", "10k"],
+)
+def test_cli_refuses_wordless_and_over_long_questions_in_one_line(
+    cli: Workspace, question: str, refusal: str
+) -> None:
     before = index_state(cli.index)
-    assert cli_error(cli.run("ask", question)) == f"error: {REFUSAL}"
+    assert cli_error(cli.run("ask", question), code=2) == f"error: {refusal}"
     assert index_state(cli.index) == before
 
 
 @pytest.mark.parametrize(
     "question",
     [
-        ANSWERABLE["10,000 characters"],
+        ANSWERABLE["500 characters once spaces are squeezed"],
         ANSWERABLE["code fence"],
         ANSWERABLE["@everyone"],
         ANSWERABLE["javascript link"],
         "--json",  # looks like an option; after `--` it is the question
     ],
-    ids=["10k", "code-fence", "everyone", "javascript", "option-like"],
+    ids=["500", "code-fence", "everyone", "javascript", "option-like"],
 )
 def test_cli_answers_hostile_questions(cli: Workspace, question: str) -> None:
     before = index_state(cli.index)
@@ -112,7 +139,7 @@ def test_cli_answers_hostile_questions(cli: Workspace, question: str) -> None:
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     answer = json.loads(out.stdout)
-    assert answer["question"] and len(answer["question"]) <= MAX_QUESTION_CHARS
+    assert answer["question"] and len(answer["question"]) <= 500
     assert index_state(cli.index) == before
 
 

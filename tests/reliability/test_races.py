@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from retrieval import collection
 from retrieval.collection import add_article, sync_with_folder
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.loaders import article_from_text
-from retrieval.loaders import files as files_module
+from retrieval.loaders import article_from_text, load_folder
 from retrieval.settings import RetrievalSettings
 
 pytestmark = pytest.mark.timeout(60)
@@ -24,7 +24,7 @@ def _pause_after_listing(
 ) -> tuple[threading.Event, threading.Event]:
     """load_folder stops after reading the folder (before returning) until released."""
     listed, release = threading.Event(), threading.Event()
-    real = files_module.dedupe  # type: ignore[attr-defined]  # as load_folder sees it
+    real = load_folder  # as collection sees it before the patch
 
     def paused(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
@@ -32,7 +32,7 @@ def _pause_after_listing(
         assert release.wait(timeout=20)
         return result
 
-    monkeypatch.setattr(files_module, "dedupe", paused)
+    monkeypatch.setattr(collection, "load_folder", paused)
     return listed, release
 
 

@@ -10,7 +10,13 @@ import pytest
 
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.errors import EmptyQuestionError, IndexMismatchError, NotFoundError
+from retrieval.errors import (
+    ArticleNotFoundError,
+    EmptyQuestionError,
+    IndexMismatchError,
+    IndexMissingError,
+    QuestionTooLongError,
+)
 from retrieval.index import location
 from retrieval.settings import RetrievalSettings
 from tests.factories import SAMPLE_ARTICLES, make_article
@@ -85,6 +91,28 @@ def test_questions_without_words_are_refused(engine: Engine, question: str) -> N
         engine.search(question)
 
 
+def test_a_question_is_put_on_one_line_and_refused_over_the_limit(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    """One rule for the CLI, the chat and the bot: NEWSDESK_MAX_QUESTION_CHARS, counted once
+    runs of spaces are squeezed; a longer question is refused, never cut."""
+    engine = Engine(settings.model_copy(update={"max_question_chars": 20}), embedder).open()
+    assert engine.check_question("  what \n is \t oxygen? ") == "what is oxygen?"
+    assert engine.check_question("x" * 10 + " \n " * 50 + "y" * 9) == "x" * 10 + " " + "y" * 9
+    with pytest.raises(QuestionTooLongError, match="under 20 characters") as info:
+        engine.search("x" * 21)
+    assert info.value.limit == 20
+    assert engine.search("queen bee " * 2).question == "queen bee queen bee"
+
+
+def test_opening_a_missing_index_without_creating_it_names_the_command(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    with pytest.raises(IndexMissingError) as info:
+        Engine(settings, embedder).open(create=False)
+    assert str(info.value) == f"no index in {settings.index_dir}; run `newsdesk index rebuild`"
+
+
 def test_per_article_cap_and_paging(settings: RetrievalSettings, embedder: HashingEmbedder) -> None:
     long_text = " ".join(f"Sentence {i} about bees and honey and hives." for i in range(80))
     settings = settings.model_copy(update={"per_article_cap": 2, "top_k": 3})
@@ -142,7 +170,7 @@ def test_remove_drops_the_article_from_every_index(engine: Engine) -> None:
     for mode in ("hybrid", "dense", "bm25"):
         result = engine.search("queen bee eggs", mode=mode, abstain=False)
         assert all(h.article_id != "bees" for h in result.hits)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArticleNotFoundError):
         engine.remove("bees")
 
 
@@ -291,7 +319,7 @@ def test_searches_during_writes_never_see_half_an_article(
     assert len(engine.snapshot.articles) == 3 + 7
 
 
-async def test_async_entry_points_run_off_the_event_loop(engine: Engine) -> None:
+async def test_asearch_runs_off_the_event_loop(engine: Engine) -> None:
     engine.add(SAMPLE_ARTICLES)
     loop_thread = threading.get_ident()
     seen: list[int] = []
@@ -305,9 +333,6 @@ async def test_async_entry_points_run_off_the_event_loop(engine: Engine) -> None
     results = await asyncio.gather(*(engine.asearch("bees") for _ in range(5)))
     assert all(r.hits[0].article_id == "bees" for r in results)
     assert seen and loop_thread not in seen
-    report = await engine.aadd([make_article("new", "New one", "Fresh words about otters.")])
-    assert report.added == ["new"]
-    assert (await engine.aremove("new")).id == "new"
 
 
 def test_another_process_writes_are_picked_up(

@@ -36,7 +36,7 @@ class AskCog(commands.Cog):
     @app_commands.command(name="ask", description="Ask a question about the articles")
     @app_commands.describe(question="What do you want to know?")
     async def ask_slash(
-        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 2000]
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1]
     ) -> None:
         await interaction.response.defer(thinking=True)
         reply = await answer_question(

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.discord_app.errors import QuestionTooLongError
-from retrieval.errors import EmptyQuestionError
+from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 from tests.e2e.desk import Desk
 
 pytestmark = pytest.mark.timeout(90)
@@ -21,9 +20,9 @@ ANSWERED = [
     "\u202e\u200b Kerry Moscow talks \u2066",
 ]
 REFUSED = {
-    "🙂🔥🐝" * 20: "Ask me a question with some words",
-    "?!… ¿¡ *** ```": "Ask me a question with some words",
-    "Kerry " * 330: "Please keep questions under 500 characters.",  # Discord's 2,000 at most
+    "🙂🔥🐝" * 20: "Ask a question with some words in it.",
+    "?!… ¿¡ *** ```": "Ask a question with some words in it.",
+    "Kerry " * 330: "Please keep questions under 500 characters.",  # NEWSDESK_MAX_QUESTION_CHARS
 }
 
 

@@ -1,0 +1,170 @@
+"""One duplicate rule (retrieval.duplicates) for a batch, for an add against the index, for an
+add through the articles folder, and for a folder sync; and the index of the previous schema,
+which is given its URL keys in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.collection import add_article, sync_with_folder
+from retrieval.documents import Article
+from retrieval.duplicates import dedupe, duplicate_keys, normalize_url, same_article
+from retrieval.embedding.hashing import HashingEmbedder
+from retrieval.engine import Engine
+from retrieval.index import location
+from retrieval.index.store import SCHEMA_VERSION, Store
+from retrieval.loaders import write_article_file
+from retrieval.settings import RetrievalSettings
+from tests.factories import SAMPLE_ARTICLES, make_article
+
+pytestmark = pytest.mark.timeout(60)
+
+# The same page, written two ways.
+URL, SAME_URL = "http://Example.com/a/", "http://example.com/a#top"
+
+
+def _first(url: str = URL) -> Article:
+    return make_article("first", "First", "Sea otters crack shellfish with stones.", url=url)
+
+
+def _second(url: str = SAME_URL) -> Article:
+    return make_article("second", "Second", "Lighthouses warn ships off the rocks.", url=url)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://Example.COM/Path/?q=1#frag", "https://example.com/Path?q=1"),
+        ("https://example.com:443/a/", "https://example.com/a"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com/", "https://example.com"),
+        (URL, "http://example.com/a"),
+        (SAME_URL, "http://example.com/a"),
+    ],
+)
+def test_normalize_url(url: str, expected: str) -> None:
+    assert normalize_url(url) == expected
+
+
+def test_a_batch_keeps_the_first_of_each_group() -> None:
+    first = Article(id="x", title="X", text="Body one.", url="HTTP://Host.Example/a/")
+    same_url = Article(id="y", title="Y", text="Body two.", url="http://host.example/a")
+    same_text = Article(id="z", title="Z", text="body   ONE.")
+    same_id = Article(id="x", title="X again", text="Body three.")
+    other = Article(id="w", title="W", text="Body four.", url="http://host.example/b")
+    kept, duplicates = dedupe([first, same_url, same_text, same_id, other])
+    assert kept == [first, other]
+    assert duplicates == [("y", "x"), ("z", "x"), ("x", "x")]
+
+
+def test_different_text_and_different_urls_are_not_the_same_article(engine: Engine) -> None:
+    first, other = _first(), _second(url="http://example.com/b")
+    assert not same_article(first, other)
+    assert duplicate_keys(first) != duplicate_keys(other)
+    assert dedupe([first, other]) == ([first, other], [])
+    engine.add([first])
+    report = engine.add([other])
+    assert report.duplicates == [] and report.added == ["second"]
+
+
+def test_one_url_written_two_ways_is_one_article_in_a_batch(engine: Engine) -> None:
+    assert same_article(_first(), _second())
+    report = engine.add([_first(), _second()])
+    assert report.duplicates == [("second", "first")]
+    assert set(engine.snapshot.articles) == {"first"}
+
+
+def test_one_url_written_two_ways_is_one_article_against_the_index(engine: Engine) -> None:
+    engine.add([_first()])
+    report = engine.add([_second()])
+    assert report.duplicates == [("second", "first")] and report.written == []
+    assert engine.store.find_duplicate(_second()) == "first"
+    assert set(engine.snapshot.articles) == {"first"}
+
+
+def test_add_article_reports_the_stored_copy_and_takes_its_file_back_out(
+    engine: Engine, settings: RetrievalSettings
+) -> None:
+    added = add_article(engine, settings, _first())
+    assert added.report.added == ["web/first"]
+    outcome = add_article(engine, settings, _second())
+    assert outcome.report.duplicates == [("web/second", "web/first")]
+    assert outcome.messages == ["already indexed as web/first"]
+    web = settings.articles_dir / "web"
+    assert sorted(p.name for p in web.iterdir()) == ["first.md"]
+    assert set(engine.snapshot.articles) == {"web/first"}
+
+
+def test_add_article_leaves_a_file_it_did_not_write(
+    engine: Engine, settings: RetrievalSettings
+) -> None:
+    """An identical file was in the folder already (a duplicate a sync skips): not ours."""
+    add_article(engine, settings, _first())
+    there = write_article_file(settings.articles_dir / "web", _second())
+    outcome = add_article(engine, settings, _second())
+    assert outcome.report.duplicates == [("web/second", "web/first")]
+    assert there.exists()
+
+
+def test_a_folder_sync_drops_duplicates_by_the_same_rule(
+    engine: Engine, settings: RetrievalSettings
+) -> None:
+    root = settings.articles_dir
+    (root / "a.md").write_text("---\nurl: https://Example.com/story/#top\n---\nFirst copy.\n")
+    (root / "b.md").write_text("---\nurl: https://example.com/story\n---\nOther words.\n")
+    (root / "c.md").write_text("# One\n\nThe  same   TEXT\nhere.\n")
+    (root / "d.txt").write_text("The same text here.\n")
+    (root / "e.md").write_text("Unique.\n")
+    report = sync_with_folder(engine, settings)
+    assert report.duplicates == [("b", "a"), ("d", "c")]
+    assert set(engine.snapshot.articles) == {"a", "c", "e"}
+
+
+# -- the index of schema 2, from before URL keys ----------------------------------------------
+
+
+def _as_schema_2(database: Path) -> None:
+    """The articles table as schema 2 made it: no url_key column, an index on the raw URL."""
+    with Store(database).transaction() as conn:
+        conn.execute("DROP INDEX articles_url_key")
+        conn.execute("ALTER TABLE articles DROP COLUMN url_key")
+        conn.execute("CREATE INDEX articles_url ON articles(url)")
+        conn.execute("UPDATE manifest SET value = '2' WHERE key = 'schema_version'")
+
+
+def _columns(store: Store) -> list[str]:
+    with store.reading() as conn:
+        return [row[1] for row in conn.execute("PRAGMA table_info(articles)")]
+
+
+def test_an_index_of_schema_2_is_upgraded_in_place(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    engine = Engine(settings, embedder).open()
+    engine.add([_first(), *SAMPLE_ARTICLES])
+    before = engine.search("What do otters crack shellfish with?").as_json()
+    database = engine.store.path
+    _as_schema_2(database)
+    assert "url_key" not in _columns(Store(database))
+
+    reopened = Engine(settings, embedder).open()
+    assert location.current_database(settings.index_dir) == database  # not rebuilt
+    assert reopened.store.manifest()["schema_version"] == str(SCHEMA_VERSION) == "3"
+    assert _columns(reopened.store)[-1] == "url_key"
+    with reopened.store.reading() as conn:
+        keys = dict(conn.execute("SELECT id, url_key FROM articles").fetchall())
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert keys["first"] == "http://example.com/a" and keys["bees"] is None
+    assert "articles_url_key" in indexes and "articles_url" not in indexes
+    assert reopened.search("What do otters crack shellfish with?").as_json() == before
+    assert reopened.add([_second()]).duplicates == [("second", "first")]
+    assert Store(database).upgrade() is False  # once only
+
+
+def test_other_old_schemas_are_left_to_a_full_rebuild(tmp_path: Path) -> None:
+    store = Store(tmp_path / "old.sqlite3")
+    store.create({"schema_version": "1"})
+    assert store.upgrade() is False
+    assert store.manifest()["schema_version"] == "1"
