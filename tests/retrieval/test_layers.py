@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "foundation",
         (
             "retrieval.documents",
+            "retrieval.duplicates",
             "retrieval.errors",
             "retrieval.files",
             "retrieval.progress",
