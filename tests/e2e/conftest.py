@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -40,15 +39,6 @@ __all__ = ["discord_errors", "fake_discord", "no_external_network"]
 
 SLOW_CALLBACK_SECONDS = 0.1
 MakeDesk = Callable[..., Awaitable[Desk]]
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No developer .env or DISCORD_*/NEWSDESK_* variable leaks into a test."""
-    for name in list(os.environ):
-        if name.startswith(("DISCORD_", "NEWSDESK_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ MAX_STALL = 0.25
 # Each member pauses 0-2 s (1 s on average) between getting an answer and asking again: 50 of
 # them then ask about 25 questions a second, as many as Discord's global limit of 50 requests
 # a second lets a bot answer (each answer takes two: typing or defer, then the reply).
-THINK_SECONDS = float(os.environ.get("NEWSDESK_LOAD_THINK_SECONDS", "1.0"))
+THINK_SECONDS = float(os.environ.get("LOAD_TEST_THINK_SECONDS", "1.0"))
 REPLY_TIMEOUT = 60.0
 TICK = 0.01
 ROUTES = ("prefix", "slash", "mention", "answer channel")
