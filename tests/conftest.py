@@ -1,9 +1,11 @@
-"""Shared fixtures: settings on a temporary index with the instant hashing encoder, and an
-environment no developer setting reaches (tests/environment.py)."""
+"""Shared fixtures: settings on a temporary index with the instant hashing encoder, an
+environment no developer setting reaches (tests/environment.py), and the control process that
+tells the machine's event-loop stalls from newsdesk's (tests/loop_stalls.py)."""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 from tests.environment import SETTING_PREFIXES
+from tests.loop_stalls import MachineObserver
 
 _REMOVED = pytest.StashKey[dict[str, str]]()
 
@@ -48,6 +51,15 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def machine() -> Iterator[MachineObserver]:
+    """One control process for the session, started by the first test that asks for it,
+    watching the thread the tests' event loops run on (pytest-asyncio uses the main one)."""
+    observer = MachineObserver(threading.main_thread().native_id)
+    with observer.running():
+        yield observer
 
 
 @pytest.fixture
