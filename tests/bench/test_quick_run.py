@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import child_env
 from tests.factories import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -54,14 +55,13 @@ def _installed(module: str, hidden: bool) -> bool:
 
 
 def _env(tmp: Path, *, hide: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    path = [str(REPO)]
+    env = child_env()
     if hide:
         hider = tmp / "hide-bench-extra"
         hider.mkdir(exist_ok=True)
         (hider / "sitecustomize.py").write_text(HIDER)
-        path.insert(0, str(hider))
-    return env | {"PYTHONPATH": os.pathsep.join(path)}
+        env["PYTHONPATH"] = os.pathsep.join([str(hider), env["PYTHONPATH"]])
+    return env
 
 
 def _bench(args: list[str], env: dict[str, str], timeout: float) -> None:

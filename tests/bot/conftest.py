@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,15 +13,6 @@ from retrieval.embedding.factory import load_embedder
 from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 from tests.factories import REUTERS, SAMPLE_ARTICLES
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No developer .env or DISCORD_*/NEWSDESK_* variable leaks into a test."""
-    for name in list(os.environ):
-        if name.startswith(("DISCORD_", "NEWSDESK_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 def make_bot_settings(**overrides: object) -> BotSettings:

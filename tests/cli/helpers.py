@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
+from tests.environment import child_env
+
+# What the `newsdesk` console script runs, without needing it installed: an installed script
+# could belong to another checkout.
+NEWSDESK = (sys.executable, "-c", "from bot.cli import main; main()")
 
 
 @dataclass
@@ -24,23 +27,21 @@ class Workspace:
         return self.root / "index"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSDESK_", "DISCORD_"))}
-        env.update(
-            NEWSDESK_MODEL="hashing",
-            NEWSDESK_ARTICLES_DIR=str(self.articles),
-            NEWSDESK_INDEX_DIR=str(self.index),
-            NEWSDESK_CHUNK_TOKENS="80",
-            NEWSDESK_CHUNK_OVERLAP_TOKENS="16",
-            NEWSDESK_ABSTAIN_THRESHOLD="0.05",
-        )
-        env.update(extra)
-        return env
+        settings = {
+            "NEWSDESK_MODEL": "hashing",
+            "NEWSDESK_ARTICLES_DIR": str(self.articles),
+            "NEWSDESK_INDEX_DIR": str(self.index),
+            "NEWSDESK_CHUNK_TOKENS": "80",
+            "NEWSDESK_CHUNK_OVERLAP_TOKENS": "16",
+            "NEWSDESK_ABSTAIN_THRESHOLD": "0.05",
+        }
+        return child_env(**(settings | extra))
 
     def run(
         self, *args: str, input: str | None = None, timeout: float = 120, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [NEWSDESK, *args],
+            [*NEWSDESK, *args],
             cwd=self.root,  # no stray .env from the repository
             env=self.env(**env),
             input=input,
@@ -51,7 +52,7 @@ class Workspace:
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [NEWSDESK, *args],
+            [*NEWSDESK, *args],
             cwd=self.root,
             env=self.env(),
             stdout=subprocess.PIPE,

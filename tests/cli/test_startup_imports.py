@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.factories import REPO
+from tests.environment import child_env
 
 HEAVY = {"torch", "sentence_transformers", "transformers", "onnxruntime", "faiss", "bm25s"}
 
@@ -22,7 +22,7 @@ def _modules_after(args: list[str]) -> set[str]:
         f"print(json.dumps(sorted(set({sorted(HEAVY)!r}) & set(sys.modules))), file=sys.stderr)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=60
     )
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,14 +95,17 @@ class HandlerErrors:
 
 
 class LogRecorder(logging.Handler):
-    """Records at `level` and above from the named loggers while installed."""
+    """Records at `level` and above from the named loggers while installed, each with the
+    time.monotonic() it was logged at (in `stamps`)."""
 
     def __init__(self, names: tuple[str, ...], level: int) -> None:
         super().__init__(level=level)
         self.names = names
         self.records: list[logging.LogRecord] = []
+        self.stamps: list[float] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        self.stamps.append(time.monotonic())
         self.records.append(record)
 
     @contextmanager

@@ -4,7 +4,6 @@ work against the fake; a missing or rejected token is one line and a non-zero ex
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import sys
@@ -16,6 +15,7 @@ from bot.discord_app.errors import GuildOnlyError
 from bot.discord_app.runner import sync_tree
 from tests.e2e.conftest import MakeDesk
 from tests.e2e.desk import ARTICLES, REUTERS_QUESTION, REUTERS_TITLE, WAIT
+from tests.environment import child_env
 from tests.fakediscord import CLIENT_OPTIONS, FakeDiscord
 
 pytestmark = pytest.mark.timeout(90)
@@ -86,9 +86,7 @@ async def test_per_guild_collections_are_separate(make_desk: MakeDesk) -> None:
 
 
 def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "NEWSDESK_"))}
-    env.update({"NEWSDESK_MODEL": "hashing", **extra})
-    return env
+    return child_env(NEWSDESK_MODEL="hashing", **extra)
 
 
 async def run_module(tmp: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:

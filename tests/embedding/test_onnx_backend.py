@@ -4,7 +4,6 @@ that never imports torch or sentence-transformers."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,21 +13,20 @@ import pytest
 
 from retrieval.embedding.factory import load_embedder
 from retrieval.settings import PACKAGED_MODEL
+from tests.cli.helpers import NEWSDESK
+from tests.environment import child_env
 from tests.factories import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
-NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 
 
 def _env(cache: Path, index: Path, backend: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    env.update(
+    return child_env(
         NEWSDESK_MODEL_CACHE_DIR=str(cache),
         NEWSDESK_INDEX_DIR=str(index),
         NEWSDESK_ARTICLES_DIR=str(REPO / "articles"),
         NEWSDESK_EMBEDDING_BACKEND=backend,
     )
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +35,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     root = tmp_path_factory.mktemp("onnx")
     cache = root / "models"
     done = subprocess.run(
-        [NEWSDESK, "model", "export", "--json"],
+        [*NEWSDESK, "model", "export", "--json"],
         env=_env(cache, root / "index", "onnx-int8"),
         cwd=root,
         capture_output=True,
@@ -101,7 +99,7 @@ def test_question_path_never_imports_torch(
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
-        env=_env(cache, tmp_path / "index", "onnx-int8") | {"PYTHONPATH": str(REPO)},
+        env=_env(cache, tmp_path / "index", "onnx-int8"),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -110,7 +108,7 @@ def test_question_path_never_imports_torch(
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["OnnxEmbedder", "onnx-int8"]
     status = subprocess.run(
-        [NEWSDESK, "index", "status", "--json"],
+        [*NEWSDESK, "index", "status", "--json"],
         env=_env(cache, tmp_path / "index", "onnx-int8"),
         cwd=tmp_path,
         capture_output=True,
@@ -120,7 +118,7 @@ def test_question_path_never_imports_torch(
     assert json.loads(status.stdout)["embedding_backend"] == "onnx-int8"
     # Asking with another backend than the index was built with fails with the fix named.
     other = subprocess.run(
-        [NEWSDESK, "ask", "Kerry"],
+        [*NEWSDESK, "ask", "Kerry"],
         env=_env(cache, tmp_path / "index", "onnx"),
         cwd=tmp_path,
         capture_output=True,

@@ -32,7 +32,7 @@ from retrieval.index.store import Store
 from retrieval.loaders import article_from_text
 from retrieval.settings import RetrievalSettings
 from tests.cli.helpers import Workspace
-from tests.factories import REPO, REUTERS_TITLE, SAMPLE_ARTICLES, make_article
+from tests.factories import REUTERS_TITLE, SAMPLE_ARTICLES, make_article
 from tests.reliability.full_disk_cli import fill_the_disk
 from tests.reliability.helpers import RECOVERY, cli_error, folder_state, index_state, one_line
 
@@ -362,7 +362,7 @@ def test_cli_add_on_a_full_disk_is_one_line(cli: Workspace, tmp_path: Path) -> N
     out = subprocess.run(
         [sys.executable, "-m", "tests.reliability.full_disk_cli", "add", str(note)],
         cwd=cli.root,
-        env=cli.env(PYTHONPATH=str(REPO)),
+        env=cli.env(),
         capture_output=True,
         text=True,
         timeout=60,

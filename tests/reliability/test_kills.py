@@ -36,7 +36,6 @@ from retrieval.index.store import Store
 from retrieval.loaders import load_folder
 from retrieval.settings import RetrievalSettings
 from tests.cli.helpers import NEWSDESK, Workspace
-from tests.factories import REPO
 from tests.reliability import corpus
 from tests.reliability.helpers import IndexState, index_state
 
@@ -203,7 +202,7 @@ def _run_killing(
         process = subprocess.Popen(
             command,
             cwd=ws.root,
-            env=ws.env(PYTHONPATH=str(REPO)),
+            env=ws.env(),
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
@@ -229,7 +228,7 @@ def _commit_loop(ws: Workspace, rng: random.Random, first: int) -> tuple[list[st
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.commit_loop", str(first), str(len(NEW))],
         cwd=ws.root,
-        env=ws.env(PYTHONPATH=str(REPO)),
+        env=ws.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -271,7 +270,7 @@ def test_sigkill_at_random_points_loses_nothing_committed(
     scenarios: dict[str, tuple[list[str], bool, Callable[[Workspace], Callable[[Engine], object]]]]
     scenarios = {
         "rebuild": (
-            [NEWSDESK, "index", "rebuild"],
+            [*NEWSDESK, "index", "rebuild"],
             True,
             lambda ws: (
                 lambda e: e.sync(
@@ -280,12 +279,12 @@ def test_sigkill_at_random_points_loses_nothing_committed(
             ),
         ),
         "rebuild --full": (
-            [NEWSDESK, "index", "rebuild", "--full"],
+            [*NEWSDESK, "index", "rebuild", "--full"],
             True,
             lambda ws: lambda e: e.rebuild_full(load_folder(ws.articles, max_bytes=10**7).articles),
         ),
         "add": (
-            [NEWSDESK, "add", str(corpus_root / "incoming")],
+            [*NEWSDESK, "add", str(corpus_root / "incoming")],
             False,
             lambda ws: lambda e: add_sources(e, _settings(ws), [str(corpus_root / "incoming")]),
         ),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from tests.e2e.conftest import (
     bot_logs,
     desk,
-    isolated_environment,
     make_desk,
     settled_heap,
     slow_callbacks,
@@ -20,7 +19,6 @@ __all__ = [
     "desk",
     "discord_errors",
     "fake_discord",
-    "isolated_environment",
     "make_desk",
     "no_external_network",
     "settled_heap",
