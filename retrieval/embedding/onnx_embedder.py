@@ -76,7 +76,7 @@ class OnnxEmbedder:
 
         self._name = name
         self._files = files
-        self._graph = graph
+        self._graph = graph.absolute()  # the bulk session opens later, maybe from another cwd
         self._backend = backend
         self._recipe = recipe
         self._batch_size = batch_size
