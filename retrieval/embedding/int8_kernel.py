@@ -34,7 +34,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from retrieval.errors import NewsdeskError
+from retrieval.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +72,13 @@ def probe(entries: Mapping[str, str]) -> int:
 @functools.cache
 def int8_session_entries() -> dict[str, str]:
     """Session config entries that make int8 products exact on this CPU: none where the U8S8
-    kernel already is (VNNI, ARM), else the U8U8 precision mode. Raises NewsdeskError if
+    kernel already is (VNNI, ARM), else the U8U8 precision mode. Raises ModelError if
     neither is exact."""
     if probe({}) == _EXACT:
         return {}
     entries = {PRECISION_MODE: "1"}
     if probe(entries) != _EXACT:
-        raise NewsdeskError(
+        raise ModelError(
             "onnxruntime's int8 matrix product overflows on this CPU even in its precision "
             "mode; use NEWSDESK_EMBEDDING_BACKEND=onnx (fp32)"
         )
