@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from retrieval.dates import short_date
 from retrieval.index.catalogue import IndexStatus
 from retrieval.search.results import Hit, SearchResult
 from retrieval.text.sentences import sentence_spans
@@ -48,7 +49,11 @@ def relevance_bar(relevance: float, width: int = 5) -> str:
 
 
 def meta_line(hit: Hit) -> str:
-    return " · ".join(part for part in (hit.published, hit.source) if part)
+    """'15 Dec 2015 (updated 16 Dec 2015) · Reuters': the dates, readably, and the source."""
+    date = short_date(hit.published) if hit.published is not None else None
+    if date is not None and hit.updated is not None and short_date(hit.updated) != date:
+        date += f" (updated {short_date(hit.updated)})"
+    return " · ".join(part for part in (date, hit.source) if part)
 
 
 def trim_excerpt(hit: Hit, limit: int) -> tuple[str, str, str]:

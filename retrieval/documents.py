@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+
+from retrieval.dates import iso
 
 
 def content_hash(text: str) -> str:
@@ -19,7 +22,8 @@ class Article:
     title: str
     text: str
     url: str | None = None
-    published: str | None = None
+    published: dt.datetime | None = None  # timezone-aware; None when unknown or not a date
+    updated: dt.datetime | None = None  # set when the story changed after it was published
     source: str | None = None
     author: str | None = None
     path: str | None = (
@@ -27,11 +31,23 @@ class Article:
     )
     extra: dict[str, str] = field(default_factory=dict)  # other front-matter keys (e.g. added_by)
 
+    @property
+    def last_changed(self) -> dt.datetime | None:
+        """When the story was last written: updated, else published."""
+        return self.updated or self.published
+
     @cached_property  # searches ask for it per passage; the fields never change
     def content_hash(self) -> str:
         """Changes whenever anything that is indexed or shown changes."""
         meta = "\x1f".join(
-            [self.title, self.url or "", self.published or "", self.source or "", self.author or ""]
+            [
+                self.title,
+                self.url or "",
+                iso(self.published) or "",
+                self.source or "",
+                self.author or "",
+                iso(self.updated) or "",
+            ]
         )
         return content_hash(meta + "\x1e" + self.text)
 

@@ -35,7 +35,7 @@ from retrieval.index.manifest import check_manifest, expected_manifest
 from retrieval.index.sentence_vectors import StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
 from retrieval.index.store import (
-    UPGRADABLE_SCHEMA,
+    ArticleOrder,
     Store,
     StoreContents,
     read_contents,
@@ -101,8 +101,6 @@ class Engine:
     def _load(self, database: Path) -> None:
         store = Store(database)
         manifest = store.manifest()
-        if manifest.get("schema_version") == UPGRADABLE_SCHEMA and store.upgrade():
-            manifest = store.manifest()
         check_manifest(
             manifest, expected_manifest(self.settings, self.embedder, self.chunker), self.index_dir
         )
@@ -382,10 +380,16 @@ class Engine:
         return read_status(self.index_dir)
 
     def list_articles(
-        self, search: str | None = None, *, limit: int = 20, offset: int = 0
+        self,
+        search: str | None = None,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        order: ArticleOrder = "published",
     ) -> tuple[list[ArticleSummary], int]:
-        """Newest first; `search` filters on title or id. Returns (page, total matching)."""
-        return article_summaries(self.store, search, limit=limit, offset=offset)
+        """Newest first by `order`; `search` filters on title or id. Returns (page, total
+        matching)."""
+        return article_summaries(self.store, search, limit=limit, offset=offset, order=order)
 
     def get_article(self, article_id: str) -> Article | None:
         return self.snapshot.articles.get(article_id)

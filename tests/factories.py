@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pathlib import Path
 
 from retrieval.documents import Article
@@ -40,7 +42,7 @@ SAMPLE_ARTICLES = [
         "High-speed trains connect Paris, Brussels and London in a few hours. The Eurostar "
         "crosses the Channel Tunnel at up to 160 kilometres per hour. Spain runs the longest "
         "high-speed network in Europe.",
-        published="2024-03-01",
+        published=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
         source="Rail Review",
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from retrieval.embedding.onnx_cache import model_cache_dir
 from retrieval.errors import IndexMissingError
 from retrieval.index import location
 from retrieval.index.manifest import stored_backend
-from retrieval.index.store import Store, list_articles
+from retrieval.index.store import ArticleOrder, Store, list_articles
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class ArticleSummary:
     id: str
     title: str
     url: str | None
-    published: str | None
+    published: dt.datetime | None
+    updated: dt.datetime | None
+    source: str | None
     indexed_at: float
     chunks: int
 
@@ -66,8 +69,14 @@ def read_status(index_dir: Path) -> IndexStatus:
 
 
 def article_summaries(
-    store: Store, search: str | None, *, limit: int, offset: int
+    store: Store,
+    search: str | None,
+    *,
+    limit: int,
+    offset: int,
+    order: ArticleOrder = "published",
 ) -> tuple[list[ArticleSummary], int]:
-    """Newest first; `search` filters on title or id. Returns (page, total matching)."""
-    rows, total = list_articles(store, search, limit=limit, offset=offset)
+    """Newest first (by published date, or by time added); `search` filters on title or
+    id. Returns (page, total matching)."""
+    rows, total = list_articles(store, search, limit=limit, offset=offset, order=order)
     return [ArticleSummary(*row) for row in rows], total

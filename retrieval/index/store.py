@@ -5,6 +5,7 @@ Every write is one transaction, so a kill at any moment leaves the last committe
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sqlite3
@@ -13,20 +14,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from retrieval.dates import iso, timestamp
 from retrieval.documents import Article, Chunk
-from retrieval.duplicates import duplicate_keys, url_key
+from retrieval.duplicates import duplicate_keys
 from retrieval.errors import DiskFullError, IndexBusyError, IndexCorruptError, NewsdeskError
 
 logger = logging.getLogger(__name__)
 # 2: single sentences' vectors (the `sentences` table). 3: articles' normalized URLs (the
-# `url_key` column), so an add finds a stored duplicate by the rule of retrieval.duplicates;
-# an index of schema 2 is brought up to 3 in place when opened (Store.upgrade).
-SCHEMA_VERSION = 3
-UPGRADABLE_SCHEMA = "2"
+# `url_key` column), so an add finds a stored duplicate by the rule of retrieval.duplicates.
+# 4: dates as dates (`published`/`updated` in ISO 8601 with the source's offset, `*_at` in
+# epoch seconds for sorting and windows) and wire-copy groups (`group_id`). An index of an
+# older schema is rebuilt from the articles folder (the manifest check names the change).
+SCHEMA_VERSION = 4
 
 _EMBED_HASH_INDEX = "CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks(embed_hash)"
 _SCHEMA = (
@@ -38,6 +41,9 @@ CREATE TABLE IF NOT EXISTS articles (
     text TEXT NOT NULL,
     url TEXT,
     published TEXT,
+    published_at REAL,
+    updated TEXT,
+    updated_at REAL,
     source TEXT,
     author TEXT,
     path TEXT,
@@ -45,10 +51,13 @@ CREATE TABLE IF NOT EXISTS articles (
     content_hash TEXT NOT NULL,
     dedup_key TEXT NOT NULL,
     indexed_at REAL NOT NULL,
-    url_key TEXT
+    url_key TEXT,
+    group_id TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_dedup ON articles(dedup_key);
 CREATE INDEX IF NOT EXISTS articles_url_key ON articles(url_key);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published_at);
+CREATE INDEX IF NOT EXISTS articles_group ON articles(group_id);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -72,8 +81,8 @@ CREATE INDEX IF NOT EXISTS sentences_embed_hash ON sentences(embed_hash);
 )
 # What _article_row reads, named: `SELECT *` would follow the table's column order.
 _ARTICLE_COLUMNS = (
-    "id, title, text, url, published, source, author, path, extra, content_hash, dedup_key, "
-    "indexed_at"
+    "id, title, text, url, published, updated, source, author, path, extra, content_hash, "
+    "dedup_key, indexed_at"
 )
 
 
@@ -161,28 +170,6 @@ class Store:
             conn.execute(
                 "INSERT OR IGNORE INTO manifest VALUES ('generation', '0'), ('last_build', '')"
             )
-
-    def upgrade(self) -> bool:
-        """Bring an index of schema 2 up to this one in place (its articles get their URL
-        keys); False if it is not of schema 2. Racing openers are safe: the version is read
-        inside the write transaction, so only the first one changes anything."""
-        with self.transaction() as conn:
-            row = conn.execute("SELECT value FROM manifest WHERE key='schema_version'").fetchone()
-            if row is None or row[0] != UPGRADABLE_SCHEMA:
-                return False
-            conn.execute("ALTER TABLE articles ADD COLUMN url_key TEXT")
-            rows = conn.execute("SELECT id, url FROM articles WHERE url IS NOT NULL").fetchall()
-            conn.executemany(
-                "UPDATE articles SET url_key = ? WHERE id = ?",
-                ((url_key(url), article_id) for article_id, url in rows),
-            )
-            conn.execute("DROP INDEX IF EXISTS articles_url")  # raw URLs: no longer looked up
-            conn.execute("CREATE INDEX articles_url_key ON articles(url_key)")
-            conn.execute(
-                "UPDATE manifest SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-            )
-        logger.info("index %s upgraded to schema %d", self.path, SCHEMA_VERSION)
-        return True
 
     def manifest(self) -> dict[str, str]:
         with self.reading() as conn:
@@ -316,14 +303,15 @@ class Store:
         keys = duplicate_keys(article)
         conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
         conn.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, url_key) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, url_key, published_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 article.id,
                 article.title,
                 article.text,
                 article.url,
-                article.published,
+                iso(article.published),
+                iso(article.updated),
                 article.source,
                 article.author,
                 article.path,
@@ -332,6 +320,8 @@ class Store:
                 keys.text,
                 time.time(),
                 keys.url,
+                timestamp(article.published),
+                timestamp(article.updated),
             ),
         )
         conn.executemany(
@@ -362,13 +352,14 @@ def _rows_where_in(
 
 
 def _article_row(row: tuple[object, ...]) -> ArticleRow:
-    (aid, title, text, url, published, source, author, path, extra, chash, dkey, at) = row
+    (aid, title, text, url, published, updated, source, author, path, extra, chash, dkey, at) = row
     article = Article(
         id=str(aid),
         title=str(title),
         text=str(text),
         url=_opt(url),
-        published=_opt(published),
+        published=_opt_date(published),
+        updated=_opt_date(updated),
         source=_opt(source),
         author=_opt(author),
         path=_opt(path),
@@ -379,6 +370,10 @@ def _article_row(row: tuple[object, ...]) -> ArticleRow:
 
 def _opt(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _opt_date(value: object) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(str(value))
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -480,9 +475,19 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+ArticleOrder = Literal["published", "added"]
+_ORDER_BY: dict[str, str] = {
+    # Undated articles after the dated ones, newest added first among them.
+    "published": "a.published_at IS NULL, a.published_at DESC, a.indexed_at DESC, a.id",
+    "added": "a.indexed_at DESC, a.id",
+}
+
+
 def list_articles(
-    store: Store, search: str | None, *, limit: int, offset: int
-) -> tuple[list[tuple[str, str, str | None, str | None, float, int]], int]:
+    store: Store, search: str | None, *, limit: int, offset: int, order: ArticleOrder = "published"
+) -> tuple[list[tuple[Any, ...]], int]:
+    """(id, title, url, published, updated, source, indexed_at, chunks) rows, newest first
+    by `order`, and the number matching `search` (a title or id substring)."""
     where, args = "", []  # type: str, list[object]
     if search:
         where = "WHERE a.title LIKE ? ESCAPE '\\' OR a.id LIKE ? ESCAPE '\\'"
@@ -491,10 +496,13 @@ def list_articles(
         conn.execute("BEGIN")
         total = conn.execute(f"SELECT COUNT(*) FROM articles a {where}", args).fetchone()[0]
         rows = conn.execute(
-            "SELECT a.id, a.title, a.url, a.published, a.indexed_at, "
+            "SELECT a.id, a.title, a.url, a.published, a.updated, a.source, a.indexed_at, "
             "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) "
-            f"FROM articles a {where} ORDER BY a.indexed_at DESC, a.id LIMIT ? OFFSET ?",
+            f"FROM articles a {where} ORDER BY {_ORDER_BY[order]} LIMIT ? OFFSET ?",
             [*args, limit, offset],
         ).fetchall()
         conn.execute("COMMIT")
-    return [tuple(r) for r in rows], int(total)
+    return [
+        (aid, title, url, _opt_date(published), _opt_date(updated), source, at, chunks)
+        for aid, title, url, published, updated, source, at, chunks in rows
+    ], int(total)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
 from retrieval.loaders.decoding import is_valid_unicode
@@ -114,8 +115,7 @@ def article_from_text_document(
     """
     doc = split_front_matter(text, name)
     meta = dict(doc.meta)
-    if "published" not in meta and "date" in meta:
-        meta["published"] = meta.pop("date")
+    published, updated = take_dates(meta, where=name)
     title = meta.pop("title", "") or None
     body = doc.body
     if title is None and markdown:
@@ -128,13 +128,16 @@ def article_from_text_document(
     body = trim_blank_lines(body)
     if not body.strip():
         raise BadArticleError(f"{name} has no article text")
-    fields = {key: meta.pop(key, "") or None for key in CORE_KEYS if key != "title"}
+    fields = {
+        key: meta.pop(key, "") or None for key in CORE_KEYS if key not in ("title", "published")
+    }
     return Article(
         id=article_id,
         title=title or fallback_title,
         text=body,
         url=url or fields["url"],
-        published=fields["published"],
+        published=published,
+        updated=updated,
         source=fields["source"],
         author=fields["author"],
         path=path,

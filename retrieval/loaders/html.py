@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import trafilatura
 
+from retrieval.dates import article_date
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
 from retrieval.loaders.textbody import trim_blank_lines
@@ -95,7 +96,7 @@ def article_from_html(
         title=title or fallback_title,
         text=text,
         url=url or found.url,
-        published=found.date,
+        published=article_date(found.date, field="date", where=name),
         source=found.sitename,
         author=found.author,
         path=path,

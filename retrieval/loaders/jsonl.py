@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
 from retrieval.loaders.decoding import is_valid_unicode
@@ -13,7 +14,7 @@ from retrieval.loaders.textbody import trim_blank_lines
 
 log = logging.getLogger(__name__)
 
-_FIELDS = ("url", "published", "source", "author")
+_FIELDS = ("url", "source", "author")
 _CONSUMED = frozenset({"id", "title", "text", *_FIELDS})
 
 
@@ -25,7 +26,7 @@ def _optional_str(record: dict[str, object], key: str) -> str | None:
     return text or None
 
 
-def _article_from_record(record: object, *, path: str | None) -> Article:
+def _article_from_record(record: object, *, path: str | None, where: str) -> Article:
     """One line's article; ValueError with the reason when the line is unusable."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
@@ -45,12 +46,14 @@ def _article_from_record(record: object, *, path: str | None) -> Article:
         for key, value in record.items()
         if key not in _CONSUMED and value is not None
     }
+    published, updated = take_dates(extra, where=f"{where} id {article_id!r}")
     return Article(
         id=article_id,
         title=title or humanize(article_id),
         text=trim_blank_lines(raw_text.replace("\r\n", "\n")),
         url=_optional_str(record, "url"),
-        published=_optional_str(record, "published"),
+        published=published,
+        updated=updated,
         source=_optional_str(record, "source"),
         author=_optional_str(record, "author"),
         path=path,
@@ -67,7 +70,9 @@ def articles_from_jsonl(text: str, *, name: str, path: str | None) -> list[Artic
         if not line.strip():
             continue
         try:
-            article = _article_from_record(json.loads(line), path=path)
+            article = _article_from_record(
+                json.loads(line), path=path, where=f"{name} line {lineno}"
+            )
         except ValueError as exc:  # json.JSONDecodeError is a ValueError too
             bad += 1
             log.warning("%s line %d skipped: %s", name, lineno, _short_reason(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
 from retrieval.loaders.decoding import is_valid_unicode
@@ -53,13 +54,16 @@ def article_from_text(
     if not body:
         raise BadArticleError("the text is empty")
     title = title or _derived_title(body)
-    extra = {k: v for k, v in meta.items() if k not in _CORE_META and v is not None}
+    given = {k: v for k, v in meta.items() if v is not None}
+    published, updated = take_dates(given, where="the pasted text")
+    extra = {k: v for k, v in given.items() if k not in _CORE_META}
     return Article(
         id=article_id or id_from_title(title),
         title=title,
         text=body,
         url=url,
-        published=meta.get("published"),
+        published=published,
+        updated=updated,
         source=meta.get("source"),
         author=meta.get("author"),
         extra=extra,

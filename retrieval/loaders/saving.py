@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from retrieval.files import write_bytes_atomic
 
 # Ids become file names: slug segments (and JSONL-style ids such as '1973_oil_crisis').
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._,()-]*(/[A-Za-z0-9][A-Za-z0-9._,()-]*)*")
-_CORE = ("title", "url", "published", "source", "author")
+_CORE = ("title", "url", "published", "updated", "source", "author")
 
 
 def render_markdown(article: Article) -> str:
@@ -21,6 +22,8 @@ def render_markdown(article: Article) -> str:
     meta: dict[str, str] = {"title": article.title}
     for key in _CORE[1:]:
         value = getattr(article, key)
+        if isinstance(value, dt.datetime):
+            value = value.isoformat()
         if value:
             meta[key] = value
     for key, value in article.extra.items():

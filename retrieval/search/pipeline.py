@@ -179,6 +179,7 @@ def _hit(
         title=article.title,
         url=article.url,
         published=article.published,
+        updated=article.updated,
         source=article.source,
         chunk_id=int(snapshot.chunks.ids[row]),
         ordinal=int(snapshot.chunks.ordinals[row]),

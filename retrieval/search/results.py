@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TypedDict
+
+from retrieval.dates import TimeWindow, iso
+
+
+@dataclass(frozen=True)
+class OtherCopy:
+    """Another article of the same wire story (a near-duplicate), named beside a hit."""
+
+    article_id: str
+    title: str
+    source: str | None
 
 
 @dataclass(frozen=True)
@@ -11,7 +23,7 @@ class Hit:
     article_id: str
     title: str
     url: str | None
-    published: str | None
+    published: dt.datetime | None
     source: str | None
     chunk_id: int
     ordinal: int
@@ -25,6 +37,15 @@ class Hit:
     dense_score: float | None  # cosine similarity, when the dense retriever ran
     bm25_score: float | None  # raw BM25 score, when BM25 ranked this chunk
     relevance: float  # 0..1, what a reader is shown: how close the excerpt is to the question
+    updated: dt.datetime | None = None
+    link: str | None = None  # the url, pointing at the quoted sentence (a text fragment)
+    also_in: tuple[OtherCopy, ...] = ()  # other copies of the same story, not quoted
+
+
+class OtherCopyJson(TypedDict):
+    article_id: str
+    title: str
+    source: str | None
 
 
 class HitJson(TypedDict):
@@ -33,7 +54,11 @@ class HitJson(TypedDict):
     article_id: str
     title: str
     url: str | None
-    published: str | None
+    link: str | None
+    published: str | None  # ISO 8601
+    updated: str | None
+    source: str | None
+    also_in: list[OtherCopyJson]
     excerpt: str
     start: int
     end: int
@@ -41,6 +66,11 @@ class HitJson(TypedDict):
     dense_score: float | None
     bm25_score: float | None
     highlight: str
+
+
+class WindowJson(TypedDict):
+    since: str | None
+    before: str | None
 
 
 class SearchResultJson(TypedDict):
@@ -51,6 +81,24 @@ class SearchResultJson(TypedDict):
     confidence: float
     hits: list[HitJson]
     nearest: list[str]
+    window: WindowJson | None
+    asked_at: str | None
+    newest_before_window: str | None
+    newest_evidence: str | None
+
+
+@dataclass(frozen=True)
+class TimeContext:
+    """How time shaped a search: as of when it was asked, the window it kept to, whether
+    newer evidence was preferred, and the dates a reply needs to be honest about."""
+
+    asked_at: dt.datetime | None = None  # None: now, and nothing published later is hidden
+    window: TimeWindow | None = None  # from operators, options or the question's words
+    recency: bool = False  # the question asks for the current state of things
+    # When the window holds no article: the newest article before it (its date), if any.
+    newest_before_window: dt.datetime | None = None
+    # The newest date among the hits shown (a reply says so when it is old).
+    newest_evidence: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +114,7 @@ class SearchResult:
     )  # every candidate article, best first
     has_more: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
+    time: TimeContext = field(default_factory=TimeContext)
 
     def as_json(self) -> SearchResultJson:
         """The stable machine-readable form (`newsdesk ask --json`)."""
@@ -78,7 +127,14 @@ class SearchResult:
                     "article_id": h.article_id,
                     "title": h.title,
                     "url": h.url,
-                    "published": h.published,
+                    "link": h.link,
+                    "published": iso(h.published),
+                    "updated": iso(h.updated),
+                    "source": h.source,
+                    "also_in": [
+                        {"article_id": c.article_id, "title": c.title, "source": c.source}
+                        for c in h.also_in
+                    ],
                     "excerpt": h.excerpt,
                     "start": h.start,
                     "end": h.end,
@@ -90,4 +146,12 @@ class SearchResult:
                 for h in self.hits
             ],
             "nearest": self.nearest,
+            "window": (
+                {"since": iso(window.since), "before": iso(window.before)}
+                if (window := self.time.window)
+                else None
+            ),
+            "asked_at": iso(self.time.asked_at),
+            "newest_before_window": iso(self.time.newest_before_window),
+            "newest_evidence": iso(self.time.newest_evidence),
         }

@@ -9,6 +9,7 @@ import pytest
 from bot.compose import Composition
 from bot.discord_app.services import Services
 from bot.settings import BotSettings
+from retrieval.dates import iso
 from retrieval.embedding.factory import load_embedder
 from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
@@ -34,7 +35,7 @@ def filled_settings(settings: RetrievalSettings) -> RetrievalSettings:
         path = settings.articles_dir / f"{article.id}.md"
         extra = "".join(
             f"{key}: {value}\n"
-            for key, value in (("url", article.url), ("published", article.published),
+            for key, value in (("url", article.url), ("published", iso(article.published)),
                                ("source", article.source))
             if value
         )  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from retrieval.search.results import Hit, SearchResult
 
 
@@ -12,7 +14,7 @@ def make_hit(
     title: str = "A story",
     article_id: str = "a-story",
     url: str | None = None,
-    published: str | None = None,
+    published: dt.datetime | None = None,
     source: str | None = None,
     relevance: float = 0.5,
     chunk_id: int = 1,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import discord
 import pytest
 
@@ -95,12 +97,12 @@ def test_escaping_never_pushes_past_the_budget() -> None:
 
 def test_title_links_to_url_and_footer_has_meta() -> None:
     hit = make_hit(
-        "Text.", title="Story", url="https://example.org/story", published="2024-05-01",
+        "Text.", title="Story", url="https://example.org/story", published=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
         source="Daily", relevance=0.7,
     )  # fmt: skip
     [embed] = answer_embeds(make_result([hit]))
     assert embed.title == "[1] Story" and embed.url == "https://example.org/story"
-    assert embed.footer.text == "▰▰▰▰▱ strong match · 2024-05-01 · Daily"
+    assert embed.footer.text == "▰▰▰▰▱ strong match · 1 May 2024 · Daily"
 
 
 @pytest.mark.parametrize("url", [None, "", "ftp://x.org/a", "javascript:alert(1)", "/relative",
@@ -116,7 +118,7 @@ def test_ten_huge_citations_fit_every_limit() -> None:
             highlight=SENTENCES[5],
             title="T" * 400 + f" {n}",
             url="https://example.org/" + "p" * 100,
-            published="2024-01-01",
+            published=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
             source="S" * 3000,
             chunk_id=n,
         )
@@ -183,7 +185,9 @@ def test_shorten_cuts_at_words() -> None:
 
 def test_sources_page_and_status() -> None:
     items = [
-        ArticleSummary(f"id-{n}", f"Title [{n}] @everyone", "https://e.org/x", None, 0.0, 3)
+        ArticleSummary(
+            f"id-{n}", f"Title [{n}] @everyone", "https://e.org/x", None, None, None, 0.0, 3
+        )
         for n in range(10)
     ]
     embed = sources_embed(items, total=25, offset=10, search="tit")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import time
 from pathlib import Path
 
@@ -40,7 +42,7 @@ def test_html_page_text_and_metadata(root: Path) -> None:
     [article] = load_file(write(root, "news/storm.html", PAGE), root=root, max_bytes=1_000_000)
     assert article.title == "Storm floods coastal towns"
     assert article.url == "https://example.com/news/storm-floods"
-    assert article.published == "2024-03-01"
+    assert article.published == dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
     assert article.author == "Jane Doe"
     assert article.source == "The Desk"
     assert article.id == "news/storm"

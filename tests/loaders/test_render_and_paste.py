@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,8 @@ def _article(**changes: object) -> Article:
         "title": "Budget talks: “no deal” yet — 2024",
         "text": "# A heading in the body\n\n---\n\nTalks stalled.\n  Indented line.\n\n\nThree.",
         "url": "https://example.com/budget?x=1",
-        "published": "2024-03-01",
+        "published": dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+        "updated": dt.datetime(2024, 3, 2, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
         "source": "Example: News",
         "author": "Ann O'Lee",
         "extra": {"added_by": "alice#1234", "added_at": "2024-03-02T10:00:00+00:00", "n": "3"},
@@ -63,7 +66,7 @@ def test_render_puts_front_matter_first() -> None:
     assert rendered.startswith("---\ntitle: ")
     assert rendered.endswith("\n\nThree.\n")
     keys = [line.split(":")[0] for line in rendered.split("---\n")[1].splitlines()]
-    assert keys[:5] == ["title", "url", "published", "source", "author"]
+    assert keys[:6] == ["title", "url", "published", "updated", "source", "author"]
 
 
 def test_write_refuses_to_overwrite_other_content(root: Path) -> None:
@@ -124,7 +127,7 @@ def test_pasted_text_with_title_and_metadata() -> None:
     assert article.text == "  First line kept as typed.\nSecond line."
     assert (article.url, article.published, article.extra) == (
         "https://example.com/park",
-        "2024-05-01",
+        dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
         {"added_by": "bob"},
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import io
 import zipfile
 from pathlib import Path
@@ -41,7 +43,7 @@ def test_front_matter_fields_and_extras(root: Path) -> None:
     article = load_one(write(root, "politics/Budget Talks.md", text), root)
     assert article.title == "Budget talks stall"
     assert article.url == "https://example.com/budget"
-    assert article.published == "2024-03-01"
+    assert article.published == dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
     assert article.source == "Example News"
     assert article.author == "Ann Lee"
     assert article.extra == {

@@ -13,8 +13,8 @@ from retrieval.documents import Article
 from retrieval.duplicates import dedupe, duplicate_keys, normalize_url, same_article
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.index import location
-from retrieval.index.store import SCHEMA_VERSION, Store
+from retrieval.errors import IndexMismatchError
+from retrieval.index.store import SCHEMA_VERSION
 from retrieval.loaders import write_article_file
 from retrieval.settings import RetrievalSettings
 from tests.factories import SAMPLE_ARTICLES, make_article
@@ -122,49 +122,19 @@ def test_a_folder_sync_drops_duplicates_by_the_same_rule(
     assert set(engine.snapshot.articles) == {"a", "c", "e"}
 
 
-# -- the index of schema 2, from before URL keys ----------------------------------------------
+# -- an index of an older schema ----------------------------------------------------------
 
 
-def _as_schema_2(database: Path) -> None:
-    """The articles table as schema 2 made it: no url_key column, an index on the raw URL."""
-    with Store(database).transaction() as conn:
-        conn.execute("DROP INDEX articles_url_key")
-        conn.execute("ALTER TABLE articles DROP COLUMN url_key")
-        conn.execute("CREATE INDEX articles_url ON articles(url)")
-        conn.execute("UPDATE manifest SET value = '2' WHERE key = 'schema_version'")
-
-
-def _columns(store: Store) -> list[str]:
-    with store.reading() as conn:
-        return [row[1] for row in conn.execute("PRAGMA table_info(articles)")]
-
-
-def test_an_index_of_schema_2_is_upgraded_in_place(
+def test_an_index_of_an_older_schema_asks_for_a_rebuild(
     settings: RetrievalSettings, embedder: HashingEmbedder
 ) -> None:
+    """Schema 4 reads dates from the articles (and groups wire copies): an index from before
+    cannot be brought up to it without the files, so opening it names the rebuild."""
     engine = Engine(settings, embedder).open()
     engine.add([_first(), *SAMPLE_ARTICLES])
-    before = engine.search("What do otters crack shellfish with?").as_json()
-    database = engine.store.path
-    _as_schema_2(database)
-    assert "url_key" not in _columns(Store(database))
-
-    reopened = Engine(settings, embedder).open()
-    assert location.current_database(settings.index_dir) == database  # not rebuilt
-    assert reopened.store.manifest()["schema_version"] == str(SCHEMA_VERSION) == "3"
-    assert _columns(reopened.store)[-1] == "url_key"
-    with reopened.store.reading() as conn:
-        keys = dict(conn.execute("SELECT id, url_key FROM articles").fetchall())
-        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert keys["first"] == "http://example.com/a" and keys["bees"] is None
-    assert "articles_url_key" in indexes and "articles_url" not in indexes
-    assert reopened.search("What do otters crack shellfish with?").as_json() == before
-    assert reopened.add([_second()]).duplicates == [("second", "first")]
-    assert Store(database).upgrade() is False  # once only
-
-
-def test_other_old_schemas_are_left_to_a_full_rebuild(tmp_path: Path) -> None:
-    store = Store(tmp_path / "old.sqlite3")
-    store.create({"schema_version": "1"})
-    assert store.upgrade() is False
-    assert store.manifest()["schema_version"] == "1"
+    with engine.store.transaction() as conn:
+        conn.execute("UPDATE manifest SET value = '3' WHERE key = 'schema_version'")
+    with pytest.raises(IndexMismatchError) as caught:
+        Engine(settings, embedder).open()
+    assert f"schema_version '3' (now '{SCHEMA_VERSION}')" in str(caught.value)
+    assert "newsdesk index rebuild" in str(caught.value)

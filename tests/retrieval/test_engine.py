@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncio
 import logging
 import threading
@@ -41,7 +43,11 @@ def test_hits_carry_metadata_and_json_shape(engine: Engine) -> None:
     engine.add(SAMPLE_ARTICLES)
     result = engine.search("Eurostar Channel Tunnel speed", k=2)
     hit = result.hits[0]
-    assert (hit.article_id, hit.published, hit.source) == ("trains", "2024-03-01", "Rail Review")
+    assert (hit.article_id, hit.published, hit.source) == (
+        "trains",
+        dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+        "Rail Review",
+    )
     data = result.as_json()
     assert set(data) >= {"question", "abstained", "hits", "nearest"}
     assert set(data["hits"][0]) >= {

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "foundation",
         (
+            "retrieval.dates",
             "retrieval.documents",
             "retrieval.duplicates",
             "retrieval.errors",
