@@ -97,9 +97,13 @@ def test_escaping_never_pushes_past_the_budget() -> None:
 
 def test_title_links_to_url_and_footer_has_meta() -> None:
     hit = make_hit(
-        "Text.", title="Story", url="https://example.org/story", published=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
-        source="Daily", relevance=0.7,
-    )  # fmt: skip
+        "Text.",
+        title="Story",
+        url="https://example.org/story",
+        published=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
+        source="Daily",
+        relevance=0.7,
+    )
     [embed] = answer_embeds(make_result([hit]))
     assert embed.title == "[1] Story" and embed.url == "https://example.org/story"
     assert embed.footer.text == "▰▰▰▰▱ strong match · 1 May 2024 · Daily"

@@ -4,8 +4,6 @@ which is given its URL keys in place."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from retrieval.collection import add_article, sync_with_folder

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import datetime as dt
-
 import asyncio
+import datetime as dt
 import logging
 import threading
 from pathlib import Path
