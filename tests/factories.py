@@ -14,7 +14,7 @@ REUTERS = REPO / "articles" / "kerry-seeks-real-progress-on-syria.txt"
 REUTERS_TITLE = "Kerry seeks ‘real progress’ on Syria at Moscow talks"
 
 
-def make_article(article_id: str, title: str, text: str, **meta: str) -> Article:
+def make_article(article_id: str, title: str, text: str, **meta: str | dt.datetime) -> Article:
     return Article(id=article_id, title=title, text=text, **meta)  # type: ignore[arg-type]
 
 
