@@ -7,13 +7,17 @@ file lock across processes), commit to SQLite, then swap in a new snapshot.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.dates import TimeWindow
 from retrieval.documents import Article
 from retrieval.duplicates import dedupe
 from retrieval.embedding.base import Embedder
@@ -42,8 +46,10 @@ from retrieval.index.store import (
 )
 from retrieval.index.writer import SyncReport, write_articles
 from retrieval.progress import Progress
+from retrieval.search.params import TimeParams
 from retrieval.search.pipeline import SearchParams, search_snapshot
 from retrieval.search.results import SearchResult
+from retrieval.search.time_query import names_no_topic, parse_time_query
 from retrieval.settings import RetrievalSettings, SearchMode
 from retrieval.text.analyzer import Analyzer
 from retrieval.text.chunking import ChunkerSettings
@@ -178,18 +184,61 @@ class Engine:
         mode: SearchMode | None = None,
         offset: int = 0,
         abstain: bool = True,
+        at: dt.datetime | None = None,
+        window: TimeWindow | None = None,
+        time_aware: bool = True,
     ) -> SearchResult:
+        """Cited hits for `question`. `at`: answer as of then (articles published later are
+        unseen, "yesterday" is the day before it); `window`: only articles published in it
+        (besides any the question names); `time_aware=False`: dates play no part at all."""
         question = self.check_question(question)
         params = SearchParams.from_settings(
             self.settings, mode=mode, k=k, offset=offset, abstain=abstain
         )
-        return search_snapshot(
-            self.snapshot,
-            question,
+        snapshot = self.snapshot
+        searched = question
+        if time_aware:
+            when = self._time_params(question, at, window, snapshot)
+            params = dataclasses.replace(params, time=when.params)
+            searched = when.text or question
+        result = search_snapshot(
+            snapshot,
+            searched,
             params,
             encode_query=self.embedder.encode_query,
             analyzer=self._analyzer,
         )
+        return dataclasses.replace(result, question=question)
+
+    def _time_params(
+        self,
+        question: str,
+        at: dt.datetime | None,
+        window: TimeWindow | None,
+        snapshot: Snapshot,
+    ) -> _ResolvedTime:
+        zone = self.settings.zone
+        now = dt.datetime.now(zone) if at is None else _aware(at, zone)
+        dated = snapshot.chunks.published is not None
+        # On a collection without dates, words such as "in 1998" are about events, not about
+        # when articles were written: only operators and options make a window there.
+        query = parse_time_query(question, now, phrases=dated)
+        combined = query.window
+        if window:
+            combined = window if combined is None else combined.intersect(window)
+        settings = self.settings
+        params = TimeParams(
+            now=now,
+            hide_after_now=at is not None,
+            window=combined or None,
+            recency=query.recency,
+            browse=bool(combined) and names_no_topic(query.text),
+            recency_weight=settings.recency_weight,
+            recency_half_life_days=settings.recency_half_life_days,
+            freshness_weight=settings.freshness_weight if dated else 0.0,
+            freshness_half_life_days=settings.freshness_half_life_days,
+        )
+        return _ResolvedTime(params, query.text)
 
     def check_question(self, question: str) -> str:
         """The question as it is searched, or the refusal every front end shows (the bot asks
@@ -204,10 +253,19 @@ class Engine:
         mode: SearchMode | None = None,
         offset: int = 0,
         abstain: bool = True,
+        at: dt.datetime | None = None,
+        window: TimeWindow | None = None,
     ) -> SearchResult:
         """`search` off the event loop (encoding and FAISS are CPU-bound)."""
         return await asyncio.to_thread(
-            self.search, question, k=k, mode=mode, offset=offset, abstain=abstain
+            self.search,
+            question,
+            k=k,
+            mode=mode,
+            offset=offset,
+            abstain=abstain,
+            at=at,
+            window=window,
         )
 
     # -- writing -----------------------------------------------------------------------------
@@ -393,6 +451,17 @@ class Engine:
 
     def get_article(self, article_id: str) -> Article | None:
         return self.snapshot.articles.get(article_id)
+
+
+@dataclass(frozen=True)
+class _ResolvedTime:
+    params: TimeParams
+    text: str  # the question without its time operators and phrases
+
+
+def _aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """A naive time is read in the settings' zone (NEWSDESK_TIMEZONE)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
 def _readable_article_ids(index_dir: Path) -> set[str]:

@@ -11,6 +11,7 @@ with:
             QuestionError       the question cannot be searched
                 EmptyQuestionError      it has no words in it
                 QuestionTooLongError    it is longer than NEWSDESK_MAX_QUESTION_CHARS
+                TimeOperatorError       a since:/before:/on: value is not a date
             QueriesFileError    an evaluation queries file cannot be used
             ModelError          the embedding model cannot be loaded or exported
         ArticleError            an article cannot be used, found or saved
@@ -88,6 +89,12 @@ class QuestionTooLongError(QuestionError):
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(f"Please keep questions under {limit} characters.")
+
+
+class TimeOperatorError(QuestionError):
+    """A time operator (`since:`, `before:`, `on:`) or option whose value is not a date."""
+
+    message = "that is not a date; write it as since:2025-09-01"
 
 
 class QueriesFileError(UsageError):

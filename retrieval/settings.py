@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
@@ -87,6 +88,31 @@ class RetrievalSettings(BaseSettings):
         "(needs sentence vectors)",
     )
     rerank_depth: int = Field(30, ge=1, le=500, description="passages the rerank looks at")
+    timezone: str = Field(
+        "UTC",
+        description="IANA zone in which 'today', 'on Tuesday' or 'in March' are read when a "
+        "question is asked now (e.g. Europe/Berlin)",
+    )
+    recency_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=5.0,
+        description="questions asking for the current state ('latest', 'still', 'now'): how "
+        "much newer relevant evidence is preferred (0 = not at all)",
+    )
+    recency_half_life_days: float = Field(
+        1.0, gt=0.0, description="age, behind the newest relevant article, that halves it"
+    )
+    freshness_weight: float = Field(
+        0.1,
+        ge=0.0,
+        le=5.0,
+        description="every question on dated articles: how much articles published shortly "
+        "before it was asked are preferred (news questions are mostly about recent news)",
+    )
+    freshness_half_life_days: float = Field(
+        7.0, gt=0.0, description="age, before the question, that halves that preference"
+    )
     max_question_chars: int = Field(
         500, ge=10, le=10_000, description="longer questions are refused, not cut"
     )
@@ -98,3 +124,16 @@ class RetrievalSettings(BaseSettings):
     fetch_timeout_seconds: float = Field(15.0, gt=0)
     fetch_max_bytes: int = Field(5_000_000, ge=1_000)
     allow_private_urls: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

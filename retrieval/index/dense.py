@@ -35,6 +35,9 @@ DEFAULT_EXACT_LIMIT = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 128
+# The widest beam a filtered search uses (a narrow filter would ask for far more; the
+# search layer answers filters that narrow exactly instead, see search/candidates.py).
+HNSW_FILTERED_EF_MAX = 1024
 MAX_TOMBSTONE_SHARE = 0.2
 # Exact search of the delta costs ~0.1 ms per 1,000 rows per question; merging it into a copy
 # of the base costs a copy of the base, so it is done rarely.
@@ -145,23 +148,31 @@ class DenseIndex:
         _add(index, delta_ids, delta_vectors)
         return DenseIndex(index, self.dimension, base_id=uuid.uuid4().hex, removed=removed)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and cosine scores, best first."""
-        k = min(k, self.size)
+    def search(
+        self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and cosine scores, best first; only `allowed_ids` (sorted) when given:
+        the filter works inside the search, so a narrow one still fills the k places."""
+        k = min(k, self.size if allowed_ids is None else len(allowed_ids))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query_row = query.reshape(1, -1).astype(np.float32)
-        found, found_scores = self._search_base(query_row, k)
+        found, found_scores = self._search_base(query_row, k, allowed_ids)
         if len(self._delta_ids):
             scores = self._delta_vectors @ query_row[0]
+            if allowed_ids is not None:
+                scores = np.where(np.isin(self._delta_ids, allowed_ids), scores, -np.inf)
             top = np.argsort(-scores, kind="stable")[:k]
+            top = top[np.isfinite(scores[top])]
             found = np.concatenate([found, self._delta_ids[top]])
             found_scores = np.concatenate([found_scores, scores[top]])
             best = np.argsort(-found_scores, kind="stable")[:k]
             found, found_scores = found[best], found_scores[best]
         return found.astype(np.int64), found_scores.astype(np.float32)
 
-    def _search_base(self, query_row: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _search_base(
+        self, query_row: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, int(self._index.ntotal))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -170,11 +181,21 @@ class DenseIndex:
         # number and filtering after: that would widen HNSW's beam with every removal.
         # Parameters are made per call: FAISS's id map swaps their selector while searching.
         selector = self._live_selector()
+        bitmap: np.ndarray | None = None
+        share = 1.0
+        if allowed_ids is not None:
+            # Allowed ids are live rows' ids, so they already leave the tombstones out. The
+            # bitmap stays referenced here while FAISS reads it through a raw pointer.
+            bitmap = _id_bitmap(allowed_ids)
+            selector = faiss.IDSelectorBitmap(len(bitmap) * 8, faiss.swig_ptr(bitmap))
+            share = max(len(allowed_ids) / max(self.size, 1), 1e-6)
         if self._flat:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         else:
-            # The beam must be at least as wide as the results asked for.
-            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+            # The beam must be at least as wide as the results asked for, and wider under a
+            # filter: only its share of the nodes the beam visits can be returned.
+            ef = min(HNSW_FILTERED_EF_MAX, max(HNSW_EF_SEARCH, k, int(k / share)))
+            params = faiss.SearchParametersHNSW(efSearch=ef)
             if selector is not None:
                 params.sel = selector
         scores, ids = self._index.search(query_row, k, params=params)
@@ -250,6 +271,13 @@ class DenseIndex:
                 f"FAISS index holds {loaded.size}x{index.d}, expected {size}x{dimension}"
             )
         return loaded
+
+
+def _id_bitmap(ids: np.ndarray) -> np.ndarray:
+    """FAISS's `IDSelectorBitmap` layout: bit i of byte i // 8 (lowest first) is id i."""
+    member = np.zeros(int(ids[-1]) + 1 if len(ids) else 1, dtype=bool)
+    member[ids] = True
+    return np.packbits(member, bitorder="little")
 
 
 def _inner(index: FaissIndex) -> FaissIndex:

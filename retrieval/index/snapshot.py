@@ -33,6 +33,9 @@ class ChunkTable:
     ordinals: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
+    # Each row's article's published time in epoch seconds, NaN when undated: time windows
+    # compare it for every row, so it is an array beside the others (None: nothing dated).
+    published: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> ChunkTable:
@@ -44,6 +47,12 @@ class ChunkTable:
 
     def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.ids, chunk_ids)
+
+    def published_times(self) -> np.ndarray:
+        """`published`, or all NaN when nothing is dated."""
+        if self.published is not None:
+            return self.published
+        return np.full(len(self), np.nan)
 
 
 class RowBuffer:
@@ -185,6 +194,7 @@ def apply_changes(
         ordinals=np.concatenate([_rows(old.chunks.ordinals, keep, everything), new_table.ordinals]),
         starts=np.concatenate([_rows(old.chunks.starts, keep, everything), new_table.starts]),
         ends=np.concatenate([_rows(old.chunks.ends, keep, everything), new_table.ends]),
+        published=_published_after(old.chunks, keep, everything, new_table),
     )
     buffer = None
     if everything and old.row_buffer is not None:
@@ -203,6 +213,7 @@ def apply_changes(
             table.ordinals[order],
             table.starts[order],
             table.ends[order],
+            None if table.published is None else table.published[order],
         )
         vectors = vectors[order]
         buffer = None
@@ -272,6 +283,25 @@ def _rows(values: np.ndarray, keep: np.ndarray, everything: bool) -> np.ndarray:
     return values if everything else values[keep]
 
 
+def _published_after(
+    old: ChunkTable, keep: np.ndarray, everything: bool, new: ChunkTable
+) -> np.ndarray | None:
+    if old.published is None and new.published is None:
+        return None
+    return np.concatenate([_rows(old.published_times(), keep, everything), new.published_times()])
+
+
+def _published_column(contents: StoreContents) -> np.ndarray | None:
+    times = {
+        aid: article.published.timestamp()
+        for aid, article in contents.articles.items()
+        if article.published is not None
+    }
+    if not times:
+        return None
+    return np.array([times.get(c.article_id, np.nan) for c in contents.chunks], dtype=np.float64)
+
+
 def chunk_table(contents: StoreContents) -> ChunkTable:
     if not contents.chunks:
         return ChunkTable.empty()
@@ -281,6 +311,7 @@ def chunk_table(contents: StoreContents) -> ChunkTable:
         ordinals=np.array([c.ordinal for c in contents.chunks], dtype=np.int64),
         starts=np.array([c.start for c in contents.chunks], dtype=np.int64),
         ends=np.array([c.end for c in contents.chunks], dtype=np.int64),
+        published=_published_column(contents),
     )
 
 

@@ -30,9 +30,11 @@ def expanded_retrieval(
     params: SearchParams,
     pool: int,
     analyzer: Analyzer,
+    allowed: np.ndarray | None = None,
 ) -> Retrieved:
     """A second pass with the question moved toward the best first-pass passages (Rocchio on
-    the vector, RM-style expansion terms weighted by frequency x IDF for BM25)."""
+    the vector, RM-style expansion terms weighted by frequency x IDF for BM25), under the
+    same row filter as the first."""
     top = order_by_score(first.fused)[: params.feedback_docs]
     if query_vector is not None:
         centroid = snapshot.vectors[np.array(top)].mean(axis=0)
@@ -54,19 +56,19 @@ def expanded_retrieval(
             lexical.max_score(expansion) * params.feedback_weight,
             first.bm25_rows,
         )
-    return retrieve(snapshot, query_vector, query_tokens, extra, params, pool)
+    return retrieve(snapshot, query_vector, query_tokens, extra, params, pool, allowed)
 
 
-def article_order(
+def article_scores(
     snapshot: Snapshot,
     first: Retrieved,
     expanded: Retrieved,
     query_vector: np.ndarray | None,
     params: SearchParams,
-) -> tuple[list[str], dict[int, float]]:
-    """Articles by their best passage's score moved `feedback_blend` of the way from the
-    question's score to the expanded question's; also the question's own score of every
-    candidate row (what a hit reports)."""
+) -> tuple[dict[str, float], dict[int, float]]:
+    """Each article's best passage's score moved `feedback_blend` of the way from the
+    question's score to the expanded question's (the order articles take); also the
+    question's own score of every candidate row (what a hit reports)."""
     rows = sorted(set(first.fused) | set(expanded.fused))
     original = rescore(snapshot, first, rows, query_vector, params)
     floor = min(expanded.fused.values(), default=0.0)
@@ -83,7 +85,7 @@ def article_order(
     score = {
         a: best_original[a] + blend * (best_expanded[a] - best_original[a]) for a in best_original
     }
-    return sorted(score, key=lambda a: (-score[a], a)), original
+    return score, original
 
 
 def reorder_articles(

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from retrieval.dates import TimeWindow
 from retrieval.settings import FusionMethod, RetrievalSettings, SearchMode
+
+
+@dataclass(frozen=True)
+class TimeParams:
+    """How time shapes one search (see retrieval/search/recency.py for the weighting)."""
+
+    now: dt.datetime  # when the question is asked (aware)
+    hide_after_now: bool = False  # answering as of a past moment: later articles are unseen
+    window: TimeWindow | None = None  # only articles published inside it
+    recency: bool = False  # the question asks for the current state of things
+    browse: bool = False  # the question is only its window ("What happened yesterday?")
+    recency_weight: float = 0.0
+    recency_half_life_days: float = 1.0
+    freshness_weight: float = 0.0
+    freshness_half_life_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,7 @@ class SearchParams:
     sentence_weight: float = 0.0
     sentence_cosine_weight: float = 0.0
     rerank_depth: int = 30
+    time: TimeParams | None = None  # None: time plays no part (undated collections, --no-time)
 
     @classmethod
     def from_settings(

@@ -10,11 +10,18 @@ import numpy as np
 
 from retrieval.index.snapshot import Snapshot
 from retrieval.search.candidates import Retrieved, retrieve
-from retrieval.search.expansion import article_order, expanded_retrieval, reorder_articles
+from retrieval.search.expansion import (
+    article_scores as expansion_scores,
+)
+from retrieval.search.expansion import (
+    expanded_retrieval,
+    reorder_articles,
+)
 from retrieval.search.fusion import cap_per_article, order_by_score
 from retrieval.search.highlight import SentenceMatch, best_sentences
-from retrieval.search.params import SearchParams
-from retrieval.search.results import Hit, SearchResult
+from retrieval.search.params import SearchParams, TimeParams
+from retrieval.search.recency import best_per_article, time_weighted_order, visible_rows
+from retrieval.search.results import Hit, SearchResult, TimeContext
 from retrieval.text.analyzer import Analyzer
 
 __all__ = ["SearchParams", "search_snapshot"]
@@ -54,6 +61,12 @@ def search_snapshot(
     query_tokens = analyzer.tokens([question])[0]
     pool = max(params.candidates, params.offset + params.k)
     use_dense = params.mode in ("hybrid", "dense")
+    when = params.time
+    allowed = visible_rows(snapshot.chunks, when)
+    if allowed is not None and not allowed.any():
+        return _nothing_in_window(snapshot, question, params, timings)
+    if when is not None and when.browse:
+        return _browse_window(snapshot, question, params, allowed, analyzer, timings)
 
     # The question vector is needed for the dense retriever and for the confidence score,
     # which is computed the same way in every mode so one threshold means one thing.
@@ -62,14 +75,17 @@ def search_snapshot(
         query_vector = encode_query(question)
         lap("encode")
     dense_vector = query_vector if use_dense else None
-    retrieved = retrieve(snapshot, dense_vector, query_tokens, None, params, pool)
+    retrieved = retrieve(snapshot, dense_vector, query_tokens, None, params, pool, allowed)
     cosine, bm25_share = _evidence(snapshot, retrieved, query_vector, query_tokens)
     feedback: tuple[list[str], list[int]] | None = None
+    article_scores: dict[str, float] | None = None
     if params.feedback_docs and retrieved.fused and params.mode == "hybrid":
         expanded = expanded_retrieval(
-            snapshot, dense_vector, query_tokens, retrieved, params, pool, analyzer
+            snapshot, dense_vector, query_tokens, retrieved, params, pool, analyzer, allowed
         )
-        new_order, scores = article_order(snapshot, retrieved, expanded, dense_vector, params)
+        blended, scores = expansion_scores(snapshot, retrieved, expanded, dense_vector, params)
+        new_order = sorted(blended, key=lambda a: (-blended[a], a))
+        article_scores = blended
         feedback = (new_order, order_by_score(expanded.fused))
         # Hits report the question's own score, also for passages only feedback found.
         retrieved = dataclasses.replace(retrieved, fused=scores)
@@ -83,6 +99,12 @@ def search_snapshot(
         )
     if feedback is not None:
         ordered = reorder_articles(ordered, snapshot.chunks.article_ids, *feedback)
+    if when is not None and ordered:
+        if article_scores is None:
+            article_scores = best_per_article(ordered, retrieved.fused, snapshot.chunks.article_ids)
+        by_time = time_weighted_order(article_scores, snapshot.articles, when)
+        if by_time is not None:
+            ordered = reorder_articles(ordered, snapshot.chunks.article_ids, by_time, ordered)
     lap("rerank")
     article_of = snapshot.chunks.article_ids
     ranked_articles = list(dict.fromkeys(article_of[r] for r in ordered))
@@ -159,6 +181,104 @@ def search_snapshot(
         ranked_article_ids=ranked_articles,
         has_more=not abstained and len(capped) > params.offset + params.k,
         timings_ms=timings,
+        time=_time_context(params.time, hits),
+    )
+
+
+# A question asking for the latest whose newest evidence is older than this is told so.
+OLD_EVIDENCE_DAYS = 30
+
+
+def _time_context(when: TimeParams | None, hits: list[Hit]) -> TimeContext:
+    newest = max((h.updated or h.published for h in hits if h.published), default=None)
+    if when is None:
+        return TimeContext(newest_evidence=newest)
+    old = (
+        when.recency
+        and newest is not None
+        and (when.now - newest).total_seconds() > OLD_EVIDENCE_DAYS * 86_400
+    )
+    return TimeContext(
+        asked_at=when.now if when.hide_after_now else None,
+        window=when.window or None,
+        recency=when.recency,
+        newest_evidence=newest,
+        newest_is_old=old,
+    )
+
+
+def _nothing_in_window(
+    snapshot: Snapshot, question: str, params: SearchParams, timings: dict[str, float]
+) -> SearchResult:
+    """The window holds no article: say so, and name the newest article before it (what the
+    asker most likely wants next)."""
+    when = params.time
+    assert when is not None and when.window is not None
+    published = snapshot.chunks.published_times()
+    limit = when.window.bounds()[0]
+    if when.hide_after_now:
+        limit = min(limit, when.now.timestamp())
+    before = np.flatnonzero(published < limit)
+    newest_title: str | None = None
+    newest_date = None
+    if len(before):
+        row = int(before[np.argmax(published[before])])
+        article = snapshot.articles[snapshot.chunks.article_ids[row]]
+        newest_title, newest_date = article.title, article.published
+    return SearchResult(
+        question=question,
+        mode=params.mode,
+        hits=[],
+        abstained=True,
+        confidence=0.0,
+        timings_ms=timings,
+        time=dataclasses.replace(
+            _time_context(when, []),
+            empty_window=True,
+            newest_before_window=newest_date,
+            newest_before_title=newest_title,
+        ),
+    )
+
+
+def _browse_window(
+    snapshot: Snapshot,
+    question: str,
+    params: SearchParams,
+    allowed: np.ndarray | None,
+    analyzer: Analyzer,
+    timings: dict[str, float],
+) -> SearchResult:
+    """A question that is only its window ("What happened yesterday?"): the window's
+    articles, newest first, each by its opening passage (a news story's lead)."""
+    assert params.time is not None
+    rows = np.flatnonzero(allowed) if allowed is not None else np.arange(len(snapshot.chunks))
+    first: dict[str, int] = {}
+    for row in rows.tolist():
+        article = snapshot.chunks.article_ids[row]
+        if (
+            article not in first
+            or snapshot.chunks.ordinals[row] < snapshot.chunks.ordinals[first[article]]
+        ):
+            first[article] = row
+    published = snapshot.chunks.published_times()
+    ordered = sorted(first.values(), key=lambda r: (-np.nan_to_num(published[r], nan=-np.inf), r))
+    page = ordered[params.offset : params.offset + params.k]
+    matches = _sentence_matches(snapshot, page, [], analyzer)
+    hits = [
+        _hit(snapshot, row, 0.0, None, None, 1.0, match)
+        for row, match in zip(page, matches, strict=True)
+    ]
+    return SearchResult(
+        question=question,
+        mode=params.mode,
+        hits=hits,
+        abstained=not hits,
+        confidence=1.0 if hits else 0.0,
+        ranked_article_ids=[snapshot.chunks.article_ids[r] for r in ordered],
+        has_more=len(ordered) > params.offset + params.k,
+        timings_ms=timings,
+        time=_time_context(params.time, hits),
     )
 
 

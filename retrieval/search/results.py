@@ -83,8 +83,11 @@ class SearchResultJson(TypedDict):
     nearest: list[str]
     window: WindowJson | None
     asked_at: str | None
+    empty_window: bool
     newest_before_window: str | None
+    newest_before_title: str | None
     newest_evidence: str | None
+    newest_is_old: bool
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,14 @@ class TimeContext:
     asked_at: dt.datetime | None = None  # None: now, and nothing published later is hidden
     window: TimeWindow | None = None  # from operators, options or the question's words
     recency: bool = False  # the question asks for the current state of things
-    # When the window holds no article: the newest article before it (its date), if any.
+    empty_window: bool = False  # the window holds no article (visible at the time)
+    # Then: the newest article before it, if any (what the asker most likely wants next).
     newest_before_window: dt.datetime | None = None
-    # The newest date among the hits shown (a reply says so when it is old).
+    newest_before_title: str | None = None
+    # The newest date among the hits shown, and whether it is old for a question asking for
+    # the latest (a reply then says "Newest article on this: 3 Mar 2024").
     newest_evidence: dt.datetime | None = None
+    newest_is_old: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,9 @@ class SearchResult:
                 else None
             ),
             "asked_at": iso(self.time.asked_at),
+            "empty_window": self.time.empty_window,
             "newest_before_window": iso(self.time.newest_before_window),
+            "newest_before_title": self.time.newest_before_title,
             "newest_evidence": iso(self.time.newest_evidence),
+            "newest_is_old": self.time.newest_is_old,
         }
