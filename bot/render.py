@@ -5,10 +5,12 @@ Every character of an excerpt is the article's own; only labels (numbers, titles
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.dates import short_date
+from retrieval.dates import TimeWindow, short_date
 from retrieval.index.catalogue import IndexStatus
 from retrieval.search.results import Hit, SearchResult
 from retrieval.text.sentences import sentence_spans
@@ -118,7 +120,55 @@ def build_citations(
     return citations
 
 
-def no_match_text(result: SearchResult) -> str:
+DateFormat = Callable[[dt.datetime], str]
+
+
+def window_text(window: TimeWindow) -> str:
+    """'1–7 Sep 2025', 'since 1 Sep 2025', 'before 3 Sep 2025': the days a window keeps
+    (its end is exclusive, so the last day shown is the one before it)."""
+    since = window.since
+    last = window.before - dt.timedelta(microseconds=1) if window.before is not None else None
+    if since is not None and last is not None:
+        if since.date() == last.date():
+            return f"on {short_date(since)}"
+        if (since.year, since.month) == (last.year, last.month):
+            return f"from {since.day}–{short_date(last)}"
+        if since.year == last.year:
+            return f"from {since.day} {since:%b}–{short_date(last)}"
+        return f"from {short_date(since)} to {short_date(last)}"
+    if since is not None:
+        return f"since {short_date(since)}"
+    assert window.before is not None
+    return f"before {short_date(window.before)}"
+
+
+def time_notes(result: SearchResult, date: DateFormat = short_date) -> list[str]:
+    """What time did to the answer, in words: the window kept to, an empty window and the
+    newest article before it, or old newest evidence for a question asking for the latest.
+    `date` writes a single date (Discord's writes a timestamp each reader sees locally)."""
+    time = result.time
+    notes: list[str] = []
+    if time.window:
+        if time.empty_window:
+            note = f"No articles {window_text(time.window)}."
+            if time.newest_before_title is not None and time.newest_before_window is not None:
+                note += (
+                    f" The newest before that: {time.newest_before_title} "
+                    f"({date(time.newest_before_window)})."
+                )
+            notes.append(note)
+        else:
+            notes.append(f"Articles {window_text(time.window)}.")
+    if time.newest_is_old and time.newest_evidence is not None:
+        notes.append(f"Newest article on this: {date(time.newest_evidence)}.")
+    if time.asked_at is not None:
+        notes.append(f"As of {date(time.asked_at)}: later articles are not searched.")
+    return notes
+
+
+def no_match_text(result: SearchResult, date: DateFormat = short_date) -> str:
+    if result.time.empty_window:
+        return "\n".join(time_notes(result, date))
     lines = ["No good match in the articles for that question."]
     if result.nearest:
         lines.append("Nearest articles: " + "; ".join(result.nearest))
@@ -136,7 +186,8 @@ def render_text(
     """The answer for a terminal; `bold` marks the best-matching sentence."""
     if result.abstained:
         return no_match_text(result)
-    blocks = []
+    notes = time_notes(result)
+    blocks = ["\n".join(notes)] if notes else []
     for citation, hit in zip(
         build_citations(result, first_number=first_number, excerpt_limit=excerpt_limit),
         result.hits,

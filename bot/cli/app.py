@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
@@ -316,28 +317,75 @@ def sources(obj: Context, search: str | None, limit: int) -> None:
 # -- ask / chat -------------------------------------------------------------------------------
 
 
+def _date_option(
+    _ctx: click.Context, param: click.Parameter, value: str | None
+) -> dt.datetime | None:
+    """A date option's value as an aware time (a date alone is its midnight in UTC)."""
+    if value is None:
+        return None
+    from retrieval.dates import parse_date
+
+    parsed = parse_date(value)
+    if parsed is None:
+        raise click.BadParameter(f"{value!r} is not a date; write it as 2025-09-01")
+    if param.name == "at" and ":" not in value:
+        # "As of 4 Sep" means that day as a whole, its articles included.
+        parsed += dt.timedelta(days=1, microseconds=-1)
+    return parsed
+
+
 @cli.command()
 @click.argument("question")
 @click.option("-k", "k", type=click.IntRange(1, 50), help="How many excerpts (NEWSDESK_TOP_K).")
 @click.option("--mode", type=click.Choice(MODES), help="Retriever (default NEWSDESK_SEARCH_MODE).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @click.option("--no-abstain", is_flag=True, help="Show the best excerpts even when weak.")
+@click.option("--at", "at", callback=_date_option, help="Answer as if asked then (a date or time).")
+@click.option("--since", callback=_date_option, help="Only articles published on or after DATE.")
+@click.option("--before", callback=_date_option, help="Only articles published before DATE.")
+@click.option("--no-time", is_flag=True, help="Ignore dates: no windows, no recency.")
 @pass_context
 def ask(
-    obj: Context, question: str, k: int | None, mode: str | None, as_json: bool, no_abstain: bool
+    obj: Context,
+    question: str,
+    k: int | None,
+    mode: str | None,
+    as_json: bool,
+    no_abstain: bool,
+    at: dt.datetime | None,
+    since: dt.datetime | None,
+    before: dt.datetime | None,
+    no_time: bool,
 ) -> None:
     """Ask a question; prints numbered excerpts with the best sentence highlighted.
+
+    Time counts: "latest" prefers the newest relevant articles, and phrases such as
+    "yesterday", "on Tuesday", "in March" or operators such as since:2025-09-01,
+    before:2025-09-03 and on:2025-09-02 keep to the articles published then.
 
     \b
     Examples:
       newsdesk ask "What did Kerry want from the Moscow talks?"
       newsdesk ask "who founded ABC" -k 3 --mode bm25
       newsdesk ask "oil embargo" --json | jq '.hits[0].excerpt'
+      newsdesk ask "What is the latest on the water notice?"
+      newsdesk ask "What happened on Tuesday?" --at 2025-09-04
+      newsdesk ask "council budget" --since 2025-03-01 --before 2025-04-01
     """
     from bot.render import render_text
+    from retrieval.dates import TimeWindow
 
     engine = obj.engine(OpenPolicy.OPEN)
-    result = engine.search(question, k=k, mode=mode, abstain=not no_abstain)  # type: ignore[arg-type]
+    window = TimeWindow(since, before) if since or before else None
+    result = engine.search(
+        question,
+        k=k,
+        mode=mode,  # type: ignore[arg-type]
+        abstain=not no_abstain,
+        at=at,
+        window=window,
+        time_aware=not no_time,
+    )
     if as_json:
         click.echo(json.dumps(result.as_json(), ensure_ascii=False))
         return

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.discord_app.embeds import answer_embeds, no_match_content
+from bot.discord_app.embeds import answer_embeds, no_match_content, time_content
 from bot.discord_app.errors import CooldownError, ExpiredError
 from bot.discord_app.services import Services
 from retrieval.search.results import Hit, SearchResult
@@ -59,7 +59,9 @@ async def answer_question(
         user_id=user_id,
     )
     has_more = result.has_more or len(shown) < len(result.hits)
-    return Reply(embeds=embeds, answer_id=answer_id, has_more=has_more)
+    return Reply(
+        content=time_content(result), embeds=embeds, answer_id=answer_id, has_more=has_more
+    )
 
 
 def log_question(

@@ -10,6 +10,7 @@ A citation is either shown whole (within its trimmed excerpt) or not at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,6 +25,7 @@ from bot.render import (
     relevance_bar,
     relevance_label,
     render_status_lines,
+    time_notes,
     trim_excerpt,
 )
 from retrieval.index.catalogue import ArticleSummary, IndexStatus
@@ -172,11 +174,23 @@ def total_length(embeds: Sequence[discord.Embed]) -> int:
     return sum(len(embed) for embed in embeds)
 
 
+def discord_date(value: dt.datetime) -> str:
+    """A date each reader sees in their own locale and time zone."""
+    return f"<t:{int(value.timestamp())}:D>"
+
+
+def time_content(result: SearchResult) -> str | None:
+    """The line above an answer's embeds saying what time did to it (window, as of when,
+    old newest evidence), or None."""
+    notes = time_notes(result, discord_date)
+    return shorten(" ".join(notes), MAX_CONTENT) if notes else None
+
+
 def no_match_content(result: SearchResult) -> str:
     """The short "no good match" reply, naming the nearest articles that fit in 2000 chars."""
     nearest = [shorten(title, 200) for title in result.nearest]
     while True:
-        text = no_match_text(replace(result, nearest=nearest))
+        text = no_match_text(replace(result, nearest=nearest), discord_date)
         if len(text) <= MAX_CONTENT or not nearest:
             return text[:MAX_CONTENT]
         nearest = nearest[:-1]

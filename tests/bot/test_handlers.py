@@ -83,7 +83,7 @@ def none_mentions(kwargs: dict[str, Any]) -> bool:
 async def test_slash_ask_defers_first_then_follows_up(services: Services) -> None:
     cog = AskCog(fake_bot(services))
     interaction = fake_interaction(services)
-    await cog.ask_slash.callback(cog, interaction, QUESTION)  # type: ignore[call-arg, arg-type]
+    await cog.ask_slash.callback(cog, interaction, QUESTION)  # type: ignore[arg-type]
     assert [c[0] for c in interaction.order.mock_calls] == ["defer", "send"]
     interaction.response.defer.assert_awaited_once_with(thinking=True)
     kwargs = interaction.followup.send.await_args.kwargs

@@ -147,3 +147,16 @@ async def test_direct_message_and_role_mention_are_questions(desk: Desk) -> None
     own_role = next(r for r in desk.guild.roles.values() if r.bot_id == desk.fake.bot_user.id)
     reply = await desk.say(desk.alice, f"<@&{own_role.id}> {REUTERS_QUESTION}")
     assert_cites_reuters(reply.embeds)
+
+
+async def test_slash_ask_since_and_before_options_keep_to_their_window(desk: Desk) -> None:
+    handle = await desk.slash(
+        desk.alice, "ask", {"question": REUTERS_QUESTION, "since": "2031-01-01"}
+    )
+    reply = handle.followups[0]
+    # Nothing was published then: said so (no citations), not answered from other days.
+    assert reply.payload["content"].startswith("No articles since 1 Jan 2031.")
+    assert not reply.embeds
+    assert reply.allowed_mentions == {"parse": []}
+    bad = await desk.slash(desk.alice, "ask", {"question": REUTERS_QUESTION, "before": "soon"})
+    assert "before:soon is not a date" in bad.followups[0].payload["content"]

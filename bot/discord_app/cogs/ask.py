@@ -34,14 +34,22 @@ class AskCog(commands.Cog):
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
 
     @app_commands.command(name="ask", description="Ask a question about the articles")
-    @app_commands.describe(question="What do you want to know?")
+    @app_commands.describe(
+        question="What do you want to know?",
+        since="Only articles published on or after this day (e.g. 2025-09-01)",
+        before="Only articles published before this day (e.g. 2025-09-08)",
+    )
     async def ask_slash(
-        self, interaction: discord.Interaction, question: app_commands.Range[str, 1]
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1],
+        since: app_commands.Range[str, 1, 40] | None = None,
+        before: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)
         reply = await answer_question(
             self.services,
-            question=question,
+            question=with_time_operators(question, since=since, before=before),
             guild_id=interaction.guild_id,
             user_id=interaction.user.id,
             via="slash",
@@ -94,6 +102,15 @@ class AskCog(commands.Cog):
             await reply_to_message(message, reply)
         except Exception as exc:  # noqa: BLE001 - reported: friendly text, or traceback logged
             await report_message_error(message, exc, via)
+
+
+def with_time_operators(question: str, *, since: str | None, before: str | None) -> str:
+    """The options as the question's own operators, so the window is kept with the question
+    ("More results" asks it again) and refused with the same message if not a date."""
+    parts = [question]
+    parts += [f"since:{'-'.join(since.split())}"] if since else []
+    parts += [f"before:{'-'.join(before.split())}"] if before else []
+    return " ".join(parts)
 
 
 async def setup(bot: NewsdeskBot) -> None:
