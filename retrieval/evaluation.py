@@ -171,8 +171,8 @@ def evaluate_as_of(
     on_query: Callable[[], None] | None = None,
 ) -> EvalReport:
     """Runs every query through `search(question, at)`: `at` is the query's `asked_at` when
-    `time_aware` (None for a query without one), else None (asked now, the whole collection
-    visible)."""
+    `time_aware` (None for a query without one: asked now), else None, and `search` should
+    then leave dates out (`newsdesk eval` passes `time_aware=False` to the engine)."""
     report = EvalReport(time_aware=time_aware)
     for query in queries:
         result = search(query.question, query.asked_at if time_aware else None)

@@ -393,8 +393,8 @@ def chat(obj: Context) -> None:
     "--time",
     "time_choice",
     type=click.Choice(["aware", "ignore", "both"]),
-    help="Ask each question as of its asked_at (aware), now over everything (ignore), or "
-    "both; default: both when any query has an asked_at, else ignore.",
+    help="Ask each question as of its asked_at (aware), with dates playing no part "
+    "(ignore), or both; default: both when any query has an asked_at, else aware.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context

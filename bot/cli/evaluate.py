@@ -3,21 +3,16 @@ each as of when it is asked (its `asked_at`), without that, or both."""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import inspect
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from bot.compose import Composition
 from bot.console import ProgressBar
-from retrieval.documents import Article
 from retrieval.evaluation import Query, evaluate_as_of, load_queries
 from retrieval.loaders import load_file, load_folder
-from retrieval.search.results import SearchResult
 
 logger = logging.getLogger(__name__)
 METRICS = (
@@ -37,10 +32,12 @@ TIMES: dict[str, tuple[bool, ...]] = {"aware": (True,), "ignore": (False,), "bot
 
 
 def time_rows(queries: Sequence[Query], choice: TimeChoice | None) -> tuple[bool, ...]:
-    """Which rows to report: with time-awareness (True), without (False). Not chosen: both
-    when any query says when it is asked, else only without (the same for such a set)."""
+    """Which rows to report: with time-awareness (True: each question as of its asked_at,
+    dates and time words in play as users get them, as of now for a query without one),
+    without (False: `time_aware=False`, dates play no part). Not chosen: both when any query
+    says when it is asked, else only with (what users get)."""
     if choice is None:
-        choice = "both" if any(q.asked_at is not None for q in queries) else "ignore"
+        choice = "both" if any(q.asked_at is not None for q in queries) else "aware"
     return TIMES[choice]
 
 
@@ -57,8 +54,9 @@ def run_evaluation(
     show_progress: bool,
     time: TimeChoice | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Metrics by mode, then by "aware" / "ignore" (whether questions were asked as of their
-    `asked_at`, or now over the whole collection)."""
+    """Metrics by mode, then by "aware" / "ignore": each question asked as of its `asked_at`
+    (articles published later hidden, time words meaning then), or with dates playing no
+    part (the whole collection, no time words)."""
     queries = load_queries(query_paths)[:limit]
     rows = time_rows(queries, time)
     settings = root.settings
@@ -83,7 +81,6 @@ def run_evaluation(
                     "rebuilding %s in full: %s", settings.index_dir, differences
                 ),
             ).engine
-        search = searcher(engine.search, articles)
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for mode in modes:
             for aware in rows:
@@ -91,44 +88,14 @@ def run_evaluation(
                     bar.start(len(queries), f"{mode} queries{', as asked' if aware else ''}")
                     report = evaluate_as_of(
                         queries,
-                        lambda q, at, m=mode: search(q, k=10, mode=m, abstain=abstain, at=at),  # type: ignore[misc]
+                        lambda q, at, m=mode, aware=aware: engine.search(  # type: ignore[misc]
+                            q, k=10, mode=m, abstain=abstain, at=at, time_aware=aware
+                        ),
                         time_aware=aware,
                         on_query=bar.advance,
                     )
                 results.setdefault(mode, {})["aware" if aware else "ignore"] = report.as_json()
     return results
-
-
-def searcher(
-    search: Callable[..., SearchResult], articles: Sequence[Article]
-) -> Callable[..., SearchResult]:
-    """`engine.search` with `at`. TEMPORARY, until `Engine.search(..., at=)` is on main: an
-    engine without it is searched as of now and the hits from articles published after `at`
-    are dropped (hiding only; its time phrases still mean now)."""
-    if "at" in inspect.signature(search).parameters:
-        return search
-    published = {a.id: a.published for a in articles}
-
-    def hidden_after(question: str, *, at: dt.datetime | None, **options: Any) -> SearchResult:
-        if at is None:
-            return search(question, **options)
-        k = options.pop("k", 10)
-        result = search(question, k=max(k, 50), **options)
-
-        def visible(article_id: str) -> bool:
-            when = published.get(article_id)
-            return when is None or when <= at
-
-        hits = [h for h in result.hits if visible(h.article_id)][:k]
-        ranked = [a for a in result.ranked_article_ids if visible(a)]
-        return dataclasses.replace(
-            result,
-            hits=hits,
-            ranked_article_ids=ranked,
-            abstained=result.abstained or not hits,
-        )
-
-    return hidden_after
 
 
 def format_table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
