@@ -26,6 +26,7 @@ from bench.common import CACHE, REPO, RESULTS
 SCRIPTS = (
     "encode_throughput",
     "quality",
+    "news_time",
     "backend_agreement",
     "abstention_curve",
     "chunk_sweep",

@@ -1,7 +1,14 @@
-"""Retrieval metrics as defined in the shared evaluation README (Ans@k, Hit@k, MRR, nDCG)."""
+"""Retrieval metrics as defined in the shared evaluation README (Ans@k, Hit@k, MRR, nDCG).
+
+A query may say when it is asked (`asked_at`, an ISO 8601 date or datetime): evaluated with
+time-awareness, it is answered as of that moment (articles published later are invisible,
+and "latest", "this week" or "on Tuesday" mean then). A date without a time means the end of
+that day, UTC: a question "asked on 9 April" sees everything published that day.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -24,6 +31,7 @@ class Query:
     relevant: tuple[str, ...]
     answers: tuple[str, ...] = ()
     gains: dict[str, float] = field(default_factory=dict)
+    asked_at: dt.datetime | None = None  # timezone-aware; None: asked now
 
     @property
     def answerable(self) -> bool:
@@ -49,6 +57,7 @@ def load_queries(paths: Iterable[Path]) -> list[Query]:
                         relevant=tuple(str(r) for r in row.get("relevant_article_ids", [])),
                         answers=tuple(str(a) for a in row.get("answers", []) or []),
                         gains={str(k): float(v) for k, v in (row.get("relevance") or {}).items()},
+                        asked_at=parse_asked_at(row.get("asked_at")),
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:
@@ -56,6 +65,29 @@ def load_queries(paths: Iterable[Path]) -> list[Query]:
     if not queries:
         raise QueriesFileError("no queries found in the given files")
     return queries
+
+
+def parse_asked_at(value: object) -> dt.datetime | None:
+    """A query's `asked_at`: an ISO 8601 datetime (no offset: UTC), or a date, which means
+    the end of that day in UTC (its last microsecond). None when absent; ValueError for
+    anything else (a relative "yesterday" says nothing about when a question was asked)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"asked_at {value!r} is not an ISO 8601 date or datetime")
+    text = value.strip()
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        if len(text) <= 10:  # a date alone, not a datetime fromisoformat also reads as a date
+            return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"asked_at {value!r} is not an ISO 8601 date or datetime") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def normalize_answer(text: str) -> str:
@@ -84,11 +116,13 @@ class EvalReport:
     abstained_unanswerable: int = 0
     abstained_answerable: int = 0
     with_answers: int = 0
+    dated: int = 0  # queries with an asked_at
+    time_aware: bool = False  # whether they were answered as of it
 
     def add(self, name: str, value: float) -> None:
         self.sums[name] = self.sums.get(name, 0.0) + value
 
-    def as_json(self) -> dict[str, float | int | None]:
+    def as_json(self) -> dict[str, float | int | str | None]:
         def mean(name: str, over: int) -> float | None:
             return round(self.sums.get(name, 0.0) / over, 4) if over else None
 
@@ -111,6 +145,8 @@ class EvalReport:
             "queries": self.queries,
             "answerable": self.answerable,
             "unanswerable": self.unanswerable,
+            "dated": self.dated,
+            "time": "aware" if self.time_aware else "ignore",
         }
 
 
@@ -120,11 +156,28 @@ def evaluate(
     *,
     on_query: Callable[[], None] | None = None,
 ) -> EvalReport:
-    """Runs every query through `search` (which should return >= 5 hits when it answers)."""
-    report = EvalReport()
+    """Runs every query through `search` (which should return >= 5 hits when it answers),
+    as of now: `asked_at` is not used."""
+    return evaluate_as_of(
+        queries, lambda question, _at: search(question), time_aware=False, on_query=on_query
+    )
+
+
+def evaluate_as_of(
+    queries: Sequence[Query],
+    search: Callable[[str, dt.datetime | None], SearchResult],
+    *,
+    time_aware: bool,
+    on_query: Callable[[], None] | None = None,
+) -> EvalReport:
+    """Runs every query through `search(question, at)`: `at` is the query's `asked_at` when
+    `time_aware` (None for a query without one: asked now), else None, and `search` should
+    then leave dates out (`newsdesk eval` passes `time_aware=False` to the engine)."""
+    report = EvalReport(time_aware=time_aware)
     for query in queries:
-        result = search(query.question)
+        result = search(query.question, query.asked_at if time_aware else None)
         report.queries += 1
+        report.dated += int(query.asked_at is not None)
         if on_query is not None:
             on_query()
         if not query.answerable:

@@ -19,6 +19,7 @@ from bot.console import ProgressBar, fail, human_bytes
 from bot.settings import NO_TOKEN
 
 if TYPE_CHECKING:
+    from bot.cli.evaluate import TimeChoice
     from bot.compose import Composition
     from retrieval.engine import Engine
     from retrieval.settings import RetrievalSettings
@@ -436,6 +437,13 @@ def chat(obj: Context) -> None:
 @click.option("--no-abstain", is_flag=True, help="Never answer 'no good match'.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Abstention threshold to use.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N queries.")
+@click.option(
+    "--time",
+    "time_choice",
+    type=click.Choice(["aware", "ignore", "both"]),
+    help="Ask each question as of its asked_at (aware), with dates playing no part "
+    "(ignore), or both; default: both when any query has an asked_at, else aware.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
 def evaluate_command(
@@ -447,18 +455,23 @@ def evaluate_command(
     no_abstain: bool,
     threshold: float | None,
     limit: int | None,
+    time_choice: TimeChoice | None,
     as_json: bool,
 ) -> None:
     """Measure retrieval quality: Ans@k, Hit@k, MRR@10, nDCG@10 and abstention.
 
     Metrics are as defined in the shared evaluation README; a query with no relevant ids is
-    unanswerable and should get "no good match".
+    unanswerable and should get "no good match". A query's "asked_at" (ISO date or datetime;
+    a date alone means the end of that day, UTC) is when it is asked: with time-awareness,
+    articles published after it are hidden and "latest" or "this week" mean then.
 
     \b
     Examples:
       newsdesk eval --articles squad/articles_full.jsonl --queries squad/queries_full.jsonl
       newsdesk eval --articles cranfield/articles.jsonl --queries cranfield/queries.jsonl \\
           --mode all --index /tmp/cranfield-index --json
+      newsdesk eval --articles bench/news/articles.jsonl --queries bench/news/queries.jsonl \\
+          --time both
     """
     from bot.cli.evaluate import run_evaluation
 
@@ -473,9 +486,15 @@ def evaluate_command(
         threshold=threshold,
         limit=limit,
         show_progress=not as_json,
+        time=time_choice,
     )
     if as_json:
-        payload = next(iter(results.values())) if len(results) == 1 else results
+        # One object per row; a level only where there is a choice (several modes, two times).
+        rows: dict[str, Any] = {
+            mode: next(iter(by_time.values())) if len(by_time) == 1 else by_time
+            for mode, by_time in results.items()
+        }
+        payload = next(iter(rows.values())) if len(rows) == 1 else rows
         click.echo(json.dumps(payload))
         return
     from bot.cli.evaluate import format_table

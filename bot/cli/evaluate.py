@@ -1,4 +1,5 @@
-"""`newsdesk eval`: index a test collection (temporary or kept) and score the questions."""
+"""`newsdesk eval`: index a test collection (temporary or kept) and score the questions,
+each as of when it is asked (its `asked_at`), without that, or both."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bot.compose import Composition
 from bot.console import ProgressBar
-from retrieval.evaluation import evaluate, load_queries
+from retrieval.evaluation import Query, evaluate_as_of, load_queries
 from retrieval.loaders import load_file, load_folder
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,18 @@ METRICS = (
     "abstained_answerable",
     "queries",
 )
+TimeChoice = Literal["aware", "ignore", "both"]
+TIMES: dict[str, tuple[bool, ...]] = {"aware": (True,), "ignore": (False,), "both": (True, False)}
+
+
+def time_rows(queries: Sequence[Query], choice: TimeChoice | None) -> tuple[bool, ...]:
+    """Which rows to report: with time-awareness (True: each question as of its asked_at,
+    dates and time words in play as users get them, as of now for a query without one),
+    without (False: `time_aware=False`, dates play no part). Not chosen: both when any query
+    says when it is asked, else only with (what users get)."""
+    if choice is None:
+        choice = "both" if any(q.asked_at is not None for q in queries) else "aware"
+    return TIMES[choice]
 
 
 def run_evaluation(
@@ -39,8 +52,13 @@ def run_evaluation(
     threshold: float | None,
     limit: int | None,
     show_progress: bool,
-) -> dict[str, dict[str, Any]]:
+    time: TimeChoice | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Metrics by mode, then by "aware" / "ignore": each question asked as of its `asked_at`
+    (articles published later hidden, time words meaning then), or with dates playing no
+    part (the whole collection, no time words)."""
     queries = load_queries(query_paths)[:limit]
+    rows = time_rows(queries, time)
     settings = root.settings
     if threshold is not None:
         settings = settings.model_copy(update={"abstain_threshold": threshold})
@@ -63,24 +81,31 @@ def run_evaluation(
                     "rebuilding %s in full: %s", settings.index_dir, differences
                 ),
             ).engine
-        results: dict[str, dict[str, Any]] = {}
+        results: dict[str, dict[str, dict[str, Any]]] = {}
         for mode in modes:
-            with ProgressBar(enabled=show_progress) as bar:
-                bar.start(len(queries), f"{mode} queries")
-                report = evaluate(
-                    queries,
-                    lambda q, m=mode: engine.search(q, k=10, mode=m, abstain=abstain),  # type: ignore[misc]
-                    on_query=bar.advance,
-                )
-            results[mode] = report.as_json()
+            for aware in rows:
+                with ProgressBar(enabled=show_progress) as bar:
+                    bar.start(len(queries), f"{mode} queries{', as asked' if aware else ''}")
+                    report = evaluate_as_of(
+                        queries,
+                        lambda q, at, m=mode, aware=aware: engine.search(  # type: ignore[misc]
+                            q, k=10, mode=m, abstain=abstain, at=at, time_aware=aware
+                        ),
+                        time_aware=aware,
+                        on_query=bar.advance,
+                    )
+                results.setdefault(mode, {})["aware" if aware else "ignore"] = report.as_json()
     return results
 
 
-def format_table(results: dict[str, dict[str, Any]]) -> str:
-    header = ["mode", *METRICS]
+def format_table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+    header = ["mode", "time", *METRICS]
     rows = [header]
-    for mode, metrics in results.items():
-        rows.append([mode] + ["-" if metrics.get(m) is None else str(metrics[m]) for m in METRICS])
+    for mode, by_time in results.items():
+        for time, metrics in by_time.items():
+            rows.append(
+                [mode, time] + ["-" if metrics.get(m) is None else str(metrics[m]) for m in METRICS]
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join(
         "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows

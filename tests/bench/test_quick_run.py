@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.model]
 SCRIPTS = {
     "encode_throughput": ("chunks", "raw_sentence_transformers", "backends", "best"),
     "quality": ("sets", "against_torch"),
+    "news_time": ("rows", "misses", "questions"),
     "backend_agreement": ("sets", "passed"),
     "abstention_curve": ("curve", "default_threshold", "at_default"),
     "chunk_sweep": ("configs",),
