@@ -49,7 +49,7 @@ from retrieval.progress import Progress
 from retrieval.search.params import TimeParams
 from retrieval.search.pipeline import SearchParams, search_snapshot
 from retrieval.search.results import SearchResult
-from retrieval.search.time_query import names_no_topic, parse_time_query
+from retrieval.search.time_query import names_no_topic, parse_time_query, with_next_day
 from retrieval.settings import RetrievalSettings, SearchMode
 from retrieval.text.analyzer import Analyzer
 from retrieval.text.chunking import ChunkerSettings
@@ -223,7 +223,12 @@ class Engine:
         # On a collection without dates, words such as "in 1998" are about events, not about
         # when articles were written: only operators and options make a window there.
         query = parse_time_query(question, now, phrases=dated)
+        browse = names_no_topic(query.text)
         combined = query.window
+        if combined is not None and query.one_day and not browse:
+            # "Who won on Saturday?" is answered by Sunday's report too; "What happened on
+            # Saturday?" lists Saturday's articles only.
+            combined = with_next_day(combined)
         if window:
             combined = window if combined is None else combined.intersect(window)
         settings = self.settings
@@ -232,8 +237,9 @@ class Engine:
             hide_after_now=at is not None,
             window=combined or None,
             recency=query.recency,
-            browse=bool(combined) and names_no_topic(query.text),
+            browse=bool(combined) and browse,
             recency_weight=settings.recency_weight,
+            later_reports_weight=settings.later_reports_weight,
             recency_half_life_days=settings.recency_half_life_days,
             freshness_weight=settings.freshness_weight if dated else 0.0,
             freshness_half_life_days=settings.freshness_half_life_days,

@@ -100,6 +100,13 @@ class RetrievalSettings(BaseSettings):
         description="questions asking for the current state ('latest', 'still', 'now'): how "
         "much newer relevant evidence is preferred (0 = not at all)",
     )
+    later_reports_weight: float = Field(
+        0.3,
+        ge=0.0,
+        le=5.0,
+        description="every other question on dated articles: the same preference, weaker "
+        "(a later report of a story supersedes the earlier ones)",
+    )
     recency_half_life_days: float = Field(
         1.0, gt=0.0, description="age, behind the newest relevant article, that halves it"
     )

@@ -19,6 +19,7 @@ class TimeParams:
     recency: bool = False  # the question asks for the current state of things
     browse: bool = False  # the question is only its window ("What happened yesterday?")
     recency_weight: float = 0.0
+    later_reports_weight: float = 0.0
     recency_half_life_days: float = 1.0
     freshness_weight: float = 0.0
     freshness_half_life_days: float = 7.0

@@ -64,8 +64,8 @@ def time_weighted_order(
         if (published := articles[a].published) is not None
     }
     best = max(article_scores.values(), default=0.0)
-    recency = time.recency and time.recency_weight > 0
-    if not dated or best <= 0 or not (recency or time.freshness_weight > 0):
+    later_weight = time.recency_weight if time.recency else time.later_reports_weight
+    if not dated or best <= 0 or not (later_weight > 0 or time.freshness_weight > 0):
         return None
     # Relevance as a share of the best article's: what the preferences are measured against.
     weighted = {a: score / best for a, score in article_scores.items()}
@@ -76,7 +76,7 @@ def time_weighted_order(
                 age = max(0.0, now - t) / _DAY_SECONDS
                 decay = 0.5 ** (age / time.freshness_half_life_days)
                 weighted[a] *= 1.0 + time.freshness_weight * decay
-    if recency:
+    if later_weight > 0:
         relevant = {a: t for a, t in dated.items() if article_scores[a] >= RELEVANT_SHARE * best}
         newest = max(relevant.values(), default=None)
         for a, t in relevant.items():
@@ -84,7 +84,7 @@ def time_weighted_order(
             behind = (newest - t) / _DAY_SECONDS
             # Added, not multiplied: the relevant are close enough to compare by date, and
             # a multiplier could not lift a fair match over a slightly better older one.
-            weighted[a] += time.recency_weight * 0.5 ** (behind / time.recency_half_life_days)
+            weighted[a] += later_weight * 0.5 ** (behind / time.recency_half_life_days)
     return sorted(weighted, key=lambda a: (-weighted[a], a))
 
 

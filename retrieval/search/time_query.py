@@ -81,6 +81,7 @@ class TimeQuery:
     phrase: str | None  # the words that set the window, as written
     recency: bool  # the question asks for the current state (latest, still, now, …)
     explicit: bool  # the window came from operators, not from words
+    one_day: bool = False  # the words named a single day ("on Saturday", "yesterday")
 
 
 def parse_time_query(question: str, now: dt.datetime, *, phrases: bool = True) -> TimeQuery:
@@ -89,16 +90,34 @@ def parse_time_query(question: str, now: dt.datetime, *, phrases: bool = True) -
     1998" is about the events, not about when articles were written)."""
     window, text, explicit = _operators(question, now)
     phrase: str | None = None
+    one_day = False
     if phrases:
         match = _PHRASE.search(text)
         resolved = _resolve(match, now) if match is not None else None
         if match is not None and resolved is not None:
             phrase = match.group(0).strip()
+            one_day = _is_one_day(resolved)
             window = resolved if window is None else window.intersect(resolved)
             text = text[: match.start()] + " " + text[match.end() :]
     recency = _RECENCY.search(question) is not None
     text = " ".join(text.split())
-    return TimeQuery(text, window, phrase, recency, explicit)
+    return TimeQuery(text, window, phrase, recency, explicit, one_day)
+
+
+def with_next_day(window: TimeWindow) -> TimeWindow:
+    """A day's window widened to the morning after: what happened on a day is mostly
+    reported that day or the next (match reports, results, overnight events)."""
+    if window.before is None:
+        return window
+    return TimeWindow(window.since, window.before + _DAY)
+
+
+def _is_one_day(window: TimeWindow) -> bool:
+    return (
+        window.since is not None
+        and window.before is not None
+        and window.before - window.since == _DAY
+    )
 
 
 def _operators(question: str, now: dt.datetime) -> tuple[TimeWindow | None, str, bool]:

@@ -159,9 +159,16 @@ def test_answering_as_of_a_past_moment_hides_later_articles(engine: Engine) -> N
     assert set(_articles(result)) & {"water-0", "water-1"}
     assert not set(_articles(result)) & {"water-2", "water-3"}
     assert result.time.asked_at == tuesday_noon
-    # "yesterday" is the day before the moment asked.
+    # "yesterday" is the day before the moment asked, with the reports of the morning after.
     yesterday = engine.search("Millbrook water yesterday", at=tuesday_noon)
-    assert _articles(yesterday) == ["water-0"]
+    assert set(_articles(yesterday)) == {"water-0", "water-1"}
+    midnight = {"hour": 0, "minute": 0}
+    assert yesterday.time.window == TimeWindow(
+        DAYS[0].replace(**midnight), DAYS[2].replace(**midnight)
+    )
+    # Only a time: that day's articles alone.
+    listed = engine.search("What happened yesterday?", at=tuesday_noon)
+    assert _articles(listed) == ["water-0"]
 
 
 def test_undated_collections_read_years_as_words(engine: Engine) -> None:
@@ -171,7 +178,7 @@ def test_undated_collections_read_years_as_words(engine: Engine) -> None:
     assert result.time.window is None and _articles(result)[0] == "trains"
 
 
-def test_freshness_only_decides_between_close_articles(engine: Engine) -> None:
+def test_dates_only_decide_between_close_articles(engine: Engine) -> None:
     """A question without time words on a dated collection: the fresher of two near-equal
     copies of a fact wins, an older but much better match still beats a fresh weak one."""
     old = Article(
@@ -191,6 +198,8 @@ def test_freshness_only_decides_between_close_articles(engine: Engine) -> None:
     result = engine.search("harbour ferry winter timetable sailings", at=THURSDAY_EVENING)
     assert _articles(result)[:2] == ["new", "old"]
     assert _articles(result)[2:] in ([], ["harvest"])
-    engine.settings = engine.settings.model_copy(update={"freshness_weight": 0.0})
+    engine.settings = engine.settings.model_copy(
+        update={"freshness_weight": 0.0, "later_reports_weight": 0.0}
+    )
     unweighted = engine.search("harbour ferry winter timetable sailings", at=THURSDAY_EVENING)
     assert _articles(unweighted)[:2] == ["old", "new"]  # so the date made the difference
