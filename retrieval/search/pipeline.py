@@ -13,6 +13,7 @@ from retrieval.search.candidates import Retrieved, retrieve
 from retrieval.search.expansion import article_order, expanded_retrieval, reorder_articles
 from retrieval.search.fusion import cap_per_article, order_by_score
 from retrieval.search.highlight import SentenceMatch, best_sentences
+from retrieval.search.links import text_fragment_link
 from retrieval.search.params import SearchParams
 from retrieval.search.results import Hit, SearchResult
 from retrieval.text.analyzer import Analyzer
@@ -189,6 +190,7 @@ def _hit(
         highlight_start=h_start,
         highlight_end=h_end,
         highlight=article.text[h_start:h_end],
+        link=text_fragment_link(article.url, article.text[h_start:h_end]),
         score=score,
         dense_score=cosine,
         bm25_score=bm25,
