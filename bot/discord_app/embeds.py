@@ -31,6 +31,7 @@ from bot.render import (
     trim_excerpt,
 )
 from retrieval.index.catalogue import ArticleSummary, IndexStatus
+from retrieval.index.store import ArticleOrder
 from retrieval.search.results import Hit, SearchResult
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-limits).
@@ -210,10 +211,17 @@ def no_match_content(result: SearchResult) -> str:
 
 
 def sources_embed(
-    page: Sequence[ArticleSummary], *, total: int, offset: int, search: str | None
+    page: Sequence[ArticleSummary],
+    *,
+    total: int,
+    offset: int,
+    search: str | None,
+    order: ArticleOrder = "published",
 ) -> discord.Embed:
-    """One page of `/sources`, newest first."""
+    """One page of `/sources`, newest first by `order`, each dated as a Discord timestamp."""
     heading = f"Articles matching “{shorten(search, 100)}”" if search else "Articles"
+    if order == "added":
+        heading += ", last added first"
     embed = discord.Embed(title=shorten(heading, MAX_TITLE), colour=COLOR)
     lines: list[str] = []
     used = 0
