@@ -25,6 +25,7 @@ class Citation:
     article_id: str
     title: str
     url: str | None
+    link: str | None  # the url pointing at the highlighted sentence (a text fragment)
     meta: str  # date and source, when known
     before: str  # excerpt text before the highlighted sentence (may start with "…")
     highlight: str  # the sentence that best matches the question
@@ -50,11 +51,18 @@ def relevance_bar(relevance: float, width: int = 5) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
+def shown_update(published: dt.datetime | None, updated: dt.datetime | None) -> dt.datetime | None:
+    """The update worth naming beside the publication date: one on another day."""
+    if published is None or updated is None or short_date(updated) == short_date(published):
+        return None
+    return updated
+
+
 def meta_line(hit: Hit) -> str:
     """'15 Dec 2015 (updated 16 Dec 2015) · Reuters': the dates, readably, and the source."""
     date = short_date(hit.published) if hit.published is not None else None
-    if date is not None and hit.updated is not None and short_date(hit.updated) != date:
-        date += f" (updated {short_date(hit.updated)})"
+    if date is not None and (updated := shown_update(hit.published, hit.updated)) is not None:
+        date += f" (updated {short_date(updated)})"
     return " · ".join(part for part in (date, hit.source) if part)
 
 
@@ -110,6 +118,7 @@ def build_citations(
                 article_id=hit.article_id,
                 title=hit.title,
                 url=hit.url,
+                link=hit.link or hit.url,
                 meta=meta_line(hit),
                 before=before,
                 highlight=highlight,
@@ -197,8 +206,8 @@ def render_text(
         if citation.meta:
             head += f" ({citation.meta})"
         lines = [head]
-        if citation.url:
-            lines.append(f"    {citation.url}")
+        if citation.link:
+            lines.append(f"    {citation.link}")
         body = (
             _collapse(citation.before)
             + bold[0]

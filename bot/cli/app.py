@@ -299,19 +299,50 @@ def remove(obj: Context, article_id: str) -> None:
 @cli.command()
 @click.argument("search", required=False)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--sort",
+    "order",
+    type=click.Choice(["published", "added"]),
+    default="published",
+    show_default=True,
+    help="Newest first by publication date (undated articles last) or by when added.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def sources(obj: Context, search: str | None, limit: int) -> None:
+def sources(obj: Context, search: str | None, limit: int, order: str, as_json: bool) -> None:
     """List indexed articles, newest first, optionally filtered by title or id.
 
     \b
     Examples:
       newsdesk sources
       newsdesk sources syria --limit 5
+      newsdesk sources --sort added --limit 3
+      newsdesk sources --json | jq '.articles[0].published'
     """
+    from retrieval.dates import iso, short_date
+
     engine = obj.engine(OpenPolicy.OPEN)
-    page, total = engine.list_articles(search, limit=limit)
+    page, total = engine.list_articles(search, limit=limit, order=order)  # type: ignore[arg-type]
+    if as_json:
+        articles = [
+            {
+                "id": item.id,
+                "title": item.title,
+                "url": item.url,
+                "published": iso(item.published),
+                "updated": iso(item.updated),
+                "source": item.source,
+                "added": datetime.fromtimestamp(item.indexed_at, tz=UTC).isoformat(),
+                "chunks": item.chunks,
+            }
+            for item in page
+        ]
+        listing = {"order": order, "total": total, "articles": articles}
+        click.echo(json.dumps(listing, ensure_ascii=False))
+        return
     for item in page:
-        click.echo(f"{item.id}\t{item.title}\t{item.chunks} chunks")
+        date = short_date(item.published) if item.published is not None else "undated"
+        click.echo(f"{item.id}\t{date}\t{item.title}\t{item.chunks} chunks")
     click.echo(f"{len(page)} of {total} articles")
 
 

@@ -1,10 +1,13 @@
 """SearchResult -> Discord embeds and text, inside every Discord limit. Pure functions.
 
-One embed per citation: the title (numbered, linked to the article's url when known), the
-verbatim excerpt with the best-matching sentence in bold, and a footer with the relevance,
-date and source. Excerpts come from bot.render (the code the terminal chat uses too), are
-trimmed at sentence boundaries to share the 6000-character message budget, and are escaped:
-article markdown shows as typed, mentions are defused and bare links are wrapped in <>.
+One embed per citation: the title (numbered, linked to the quoted sentence in the article
+when its url is known: `Hit.link`, a text fragment), a description that opens with the date
+as a Discord timestamp (`<t:UNIX:D>`, shown in each reader's own locale and time zone; Discord
+renders those in descriptions and fields but not in titles or footers) followed by the
+verbatim excerpt with the best-matching sentence in bold, and a footer with the relevance and
+source. Excerpts come from bot.render (the code the terminal chat uses too), are trimmed at
+sentence boundaries to share the 6000-character message budget, and are escaped: article
+markdown shows as typed, mentions are defused and bare links are wrapped in <>.
 A citation is either shown whole (within its trimmed excerpt) or not at all.
 """
 
@@ -20,15 +23,16 @@ from yarl import URL
 
 from bot.render import (
     ELLIPSIS,
-    meta_line,
     no_match_text,
     relevance_bar,
     relevance_label,
     render_status_lines,
+    shown_update,
     time_notes,
     trim_excerpt,
 )
 from retrieval.index.catalogue import ArticleSummary, IndexStatus
+from retrieval.index.store import ArticleOrder
 from retrieval.search.results import Hit, SearchResult
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-limits).
@@ -45,7 +49,7 @@ MAX_URL = 2048
 
 EXCERPT_CHARS = 700  # what reads well in one card; a 10-citation answer gets less
 MIN_EXCERPT_CHARS = 40
-FOOTER_CHARS = 160  # relevance, date, source: a line, not a page
+FOOTER_CHARS = 160  # relevance and source: a line, not a page
 MANY_TITLE_CHARS = 120  # with more than 5 citations, long titles would eat the excerpts
 COLOR = discord.Colour(0x2B6CB0)
 
@@ -129,12 +133,28 @@ def citation_title(number: int, hit: Hit, limit: int = MAX_TITLE) -> str:
     return shorten(f"[{number}] {hit.title}", min(limit, MAX_TITLE))
 
 
+def discord_date(value: dt.datetime) -> str:
+    """`<t:UNIX:D>`: the day, which each reader's Discord shows in their locale and zone."""
+    return f"<t:{int(value.timestamp())}:D>"
+
+
+def date_line(published: dt.datetime | None, updated: dt.datetime | None) -> str:
+    """'<t:…:D> (updated <t:…:D>)', or '' for an undated article (markdown: descriptions
+    and fields only, where Discord renders timestamps)."""
+    if published is None:
+        return ""
+    line = discord_date(published)
+    if (shown := shown_update(published, updated)) is not None:
+        line += f" (updated {discord_date(shown)})"
+    return line
+
+
 def citation_footer(hit: Hit) -> str:
-    """Footers are plain text (no markdown, no mentions): only shortened."""
+    """Footers are plain text (no markdown, no mentions, no timestamps): only shortened."""
     footer = f"{relevance_bar(hit.relevance)} {relevance_label(hit.relevance)}"
-    meta = _SPACES.sub(" ", meta_line(hit)).strip()
-    if meta:
-        footer += " · " + meta
+    source = _SPACES.sub(" ", hit.source or "").strip()
+    if source:
+        footer += " · " + source
     limit = min(FOOTER_CHARS, MAX_FOOTER)
     if len(footer) <= limit:
         return footer
@@ -151,15 +171,17 @@ def answer_embeds(
     title_limit = MAX_TITLE if len(hits) <= 5 else MANY_TITLE_CHARS
     titles = [citation_title(first_number + i, hit, title_limit) for i, hit in enumerate(hits)]
     footers = [citation_footer(hit) for hit in hits]
-    fixed = sum(len(t) + len(f) for t, f in zip(titles, footers, strict=True))
-    # At most 10 x (120 + 160) characters are fixed, so each excerpt gets 320 or more.
-    share = max(MIN_EXCERPT_CHARS, min(MAX_DESCRIPTION, (MAX_TOTAL - fixed) // len(hits)))
+    dates = [_description_head(hit) for hit in hits]
+    fixed = sum(len(t) + len(f) + len(d) for t, f, d in zip(titles, footers, dates, strict=True))
+    # At most 10 x (120 + 160 + 44) characters are fixed, so each excerpt gets 270 or more.
+    share = max(MIN_EXCERPT_CHARS, (MAX_TOTAL - fixed) // len(hits))
     embeds = []
-    for hit, title, footer in zip(hits, titles, footers, strict=True):
+    for hit, title, footer, head in zip(hits, titles, footers, dates, strict=True):
+        budget = min(share, MAX_DESCRIPTION - len(head))
         embed = discord.Embed(
             title=title,
-            url=link_for(hit.url),
-            description=fit_excerpt(hit, share, preferred_chars),
+            url=link_for(hit.link) or link_for(hit.url),
+            description=head + fit_excerpt(hit, budget, preferred_chars),
             colour=COLOR,
         )
         embed.set_footer(text=footer)
@@ -169,14 +191,14 @@ def answer_embeds(
     return embeds
 
 
+def _description_head(hit: Hit) -> str:
+    line = date_line(hit.published, hit.updated)
+    return line + "\n" if line else ""
+
+
 def total_length(embeds: Sequence[discord.Embed]) -> int:
     """What Discord counts towards the 6000 characters of one message."""
     return sum(len(embed) for embed in embeds)
-
-
-def discord_date(value: dt.datetime) -> str:
-    """A date each reader sees in their own locale and time zone."""
-    return f"<t:{int(value.timestamp())}:D>"
 
 
 def time_content(result: SearchResult) -> str | None:
@@ -197,10 +219,17 @@ def no_match_content(result: SearchResult) -> str:
 
 
 def sources_embed(
-    page: Sequence[ArticleSummary], *, total: int, offset: int, search: str | None
+    page: Sequence[ArticleSummary],
+    *,
+    total: int,
+    offset: int,
+    search: str | None,
+    order: ArticleOrder = "published",
 ) -> discord.Embed:
-    """One page of `/sources`, newest first."""
+    """One page of `/sources`, newest first by `order`, each dated as a Discord timestamp."""
     heading = f"Articles matching “{shorten(search, 100)}”" if search else "Articles"
+    if order == "added":
+        heading += ", last added first"
     embed = discord.Embed(title=shorten(heading, MAX_TITLE), colour=COLOR)
     lines: list[str] = []
     used = 0
@@ -209,7 +238,10 @@ def sources_embed(
         link = link_for(item.url)
         if link is not None:
             title = f"[{title.replace('[', '(').replace(']', ')')}]({link})"
-        line = f"{number}. {title} · `{item.id.replace('`', '')}` · {item.chunks} chunks"
+        date = date_line(item.published, item.updated)
+        article_id = item.id.replace("`", "")
+        parts = [f"{number}. {title}", date, f"`{article_id}`", f"{item.chunks} chunks"]
+        line = " · ".join(part for part in parts if part)
         if used + len(line) + 1 > MAX_DESCRIPTION:
             break
         lines.append(line)

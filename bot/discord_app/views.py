@@ -2,7 +2,8 @@
 the messages that carry them.
 
 Each is a DynamicItem: its custom_id carries what it needs (`nd:more:<answer_id>`,
-`nd:vote:up:<answer_id>`, `nd:src:<page>:<search>`), and the bot registers the templates at
+`nd:vote:up:<answer_id>`, `nd:src:<page>:<search>`, `nd:src:<page>+:<search>` when sorted
+by time added), and the bot registers the templates at
 start (each cog registers the ones its messages carry), so a click on a message sent before
 a restart still reaches its handler, which loads
 the stored question from SQLite or says plainly that the buttons expired.
@@ -22,6 +23,7 @@ from bot.discord_app import answering, sources
 from bot.discord_app.answering import Reply
 from bot.discord_app.embeds import fit_content
 from bot.discord_app.replies import NO_MENTIONS, report_interaction_error
+from retrieval.index.store import ArticleOrder
 
 if TYPE_CHECKING:
     from bot.discord_app.services import Services
@@ -119,10 +121,19 @@ class VoteButton(
 
 class SourcesPageButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=re.escape(SOURCES_PREFIX) + r"(?P<page>[0-9]{1,5}):(?P<search>.*)",
+    # "+" after the page: sorted by time added (ids sent before it existed still match).
+    template=re.escape(SOURCES_PREFIX) + r"(?P<page>[0-9]{1,5})(?P<added>\+?):(?P<search>.*)",
 ):
-    def __init__(self, page: int, search: str | None, *, label: str, disabled: bool) -> None:
-        custom_id = sources_custom_id(page, search)
+    def __init__(
+        self,
+        page: int,
+        search: str | None,
+        *,
+        label: str,
+        disabled: bool,
+        order: ArticleOrder = "published",
+    ) -> None:
+        custom_id = sources_custom_id(page, search, order)
         super().__init__(
             discord.ui.Button(
                 label=label,
@@ -133,12 +144,15 @@ class SourcesPageButton(
         )
         self.page = page
         self.search = search
+        self.order: ArticleOrder = order
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> SourcesPageButton:
-        return cls(int(match["page"]), match["search"] or None, label="", disabled=False)
+        order: ArticleOrder = "added" if match["added"] else "published"
+        page, search = int(match["page"]), match["search"] or None
+        return cls(page, search, label="", disabled=False, order=order)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _guarded(interaction, self._turn(interaction))
@@ -147,18 +161,18 @@ class SourcesPageButton(
         await interaction.response.defer()
         page = await sources.list_page(
             services_of(interaction), guild_id=interaction.guild_id, search=self.search,
-            page=self.page,
+            page=self.page, order=self.order,
         )  # fmt: skip
         await interaction.edit_original_response(
             embed=page.embed,
-            view=sources_view(page.page, page.pages, self.search),
+            view=sources_view(page.page, page.pages, self.search, self.order),
             allowed_mentions=NO_MENTIONS,
         )
 
 
-def sources_custom_id(page: int, search: str | None) -> str:
-    room = MAX_CUSTOM_ID - len(f"{SOURCES_PREFIX}{page}:")
-    return f"{SOURCES_PREFIX}{page}:{(search or '')[:room]}"
+def sources_custom_id(page: int, search: str | None, order: ArticleOrder = "published") -> str:
+    head = f"{SOURCES_PREFIX}{page}{'+' if order == 'added' else ''}:"
+    return head + (search or "")[: MAX_CUSTOM_ID - len(head)]
 
 
 def answer_view(answer_id: str, *, has_more: bool) -> discord.ui.View:
@@ -170,13 +184,18 @@ def answer_view(answer_id: str, *, has_more: bool) -> discord.ui.View:
     return view
 
 
-def sources_view(page: int, pages: int, search: str | None) -> discord.ui.View | None:
+def sources_view(
+    page: int, pages: int, search: str | None, order: ArticleOrder = "published"
+) -> discord.ui.View | None:
     if pages <= 1:
         return None
     view = discord.ui.View(timeout=None)
-    view.add_item(SourcesPageButton(page - 1, search, label="◀ Newer", disabled=page <= 1))
+    newer, older = ("◀ Later", "Earlier ▶") if order == "added" else ("◀ Newer", "Older ▶")
+    view.add_item(SourcesPageButton(page - 1, search, label=newer, disabled=page <= 1, order=order))
     # Two buttons may not share a custom_id: the disabled end one points past the range.
-    view.add_item(SourcesPageButton(page + 1, search, label="Older ▶", disabled=page >= pages))
+    view.add_item(
+        SourcesPageButton(page + 1, search, label=older, disabled=page >= pages, order=order)
+    )
     return view
 
 

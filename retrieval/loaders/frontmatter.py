@@ -12,6 +12,7 @@ import yaml
 from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
+from retrieval.loaders.datelines import body_dates
 from retrieval.loaders.decoding import is_valid_unicode
 from retrieval.loaders.scrape import clean_scrape
 from retrieval.loaders.textbody import trim_blank_lines
@@ -111,11 +112,15 @@ def article_from_text_document(
     """The article in a .md/.txt file's text (already decoded, '\\r\\n' already normalised).
 
     Title: front matter, else a markdown '# heading', else a scrape's headline, else the
-    fallback. Scrape cleaning only applies to plain text without front matter.
+    fallback. Dates: front matter, else a byline or dateline in the first lines (read before
+    scrape cleaning, which drops such lines). Scrape cleaning only applies to plain text
+    without front matter.
     """
     doc = split_front_matter(text, name)
     meta = dict(doc.meta)
     published, updated = take_dates(meta, where=name)
+    if published is None:  # front matter wins; without a date there, the byline's
+        published, updated = body_dates(doc.body, where=name)
     title = meta.pop("title", "") or None
     body = doc.body
     if title is None and markdown:

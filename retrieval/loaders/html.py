@@ -1,18 +1,31 @@
-"""HTML pages: main text and metadata extracted with trafilatura."""
+"""HTML pages: main text and metadata extracted with trafilatura, dates with htmldate.
+
+trafilatura's own metadata date is a day only; htmldate (the library trafilatura uses for
+it) reads the page's markup again for the time and UTC offset too (`article:published_time`,
+JSON-LD `datePublished`, `<time datetime>`), and for when it was last modified (JSON-LD
+`dateModified`, `article:modified_time`). Both are given the parsed tree, never a url: no
+network.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
 import trafilatura
+from htmldate import find_date
+from trafilatura.utils import load_html
 
-from retrieval.dates import article_date
+from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
 from retrieval.loaders.textbody import trim_blank_lines
 
 log = logging.getLogger(__name__)
+
+# What htmldate is asked for: the time and offset are kept when the page gives them.
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 _LIST_ITEM_PREFIXES = ("- ", "* ", "• ")
 
@@ -60,6 +73,39 @@ def _extract(html: bytes | str, url: str | None, name: str) -> _Extracted:
     )
 
 
+def _markup_date(tree: object, *, original: bool, name: str) -> str | None:
+    """htmldate's date from the page's markup (meta tags, JSON-LD, <time>), not its prose:
+    the text heuristics guess, and trafilatura's date already falls back on them."""
+    try:
+        found = find_date(
+            tree,  # an lxml tree from load_html: htmldate fetches a str that looks like a url
+            extensive_search=False,
+            original_date=original,
+            outputformat=_DATE_FORMAT,
+        )
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        log.warning("htmldate failed on %s: %r", name, exc)
+        return None
+    return found if isinstance(found, str) else None
+
+
+def page_dates(
+    html: bytes | str, *, name: str, fallback: str | None = None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(published, updated) named by the page; `fallback` (trafilatura's day) when its
+    markup gives no publication date."""
+    tree = load_html(html)
+    meta: dict[str, str] = {}
+    if tree is not None:
+        for key, original in (("published", True), ("updated", False)):
+            value = _markup_date(tree, original=original, name=name)
+            if value:
+                meta[key] = value
+    if "published" not in meta and fallback:
+        meta["published"] = fallback
+    return take_dates(meta, where=name)
+
+
 def _paragraphs(lines: list[str]) -> str:
     """Extracted lines as paragraphs split by blank lines; list items stay together."""
     out: list[str] = []
@@ -91,12 +137,14 @@ def article_from_html(
     text = trim_blank_lines(_paragraphs(lines))
     if not text:
         raise BadArticleError(f"{name}: no article text could be extracted from the HTML")
+    published, updated = page_dates(html, name=name, fallback=found.date)
     return Article(
         id=article_id,
         title=title or fallback_title,
         text=text,
         url=url or found.url,
-        published=article_date(found.date, field="date", where=name),
+        published=published,
+        updated=updated,
         source=found.sitename,
         author=found.author,
         path=path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
+from retrieval.loaders.datelines import body_dates
 from retrieval.loaders.decoding import is_valid_unicode
 from retrieval.loaders.frontmatter import take_leading_heading
 from retrieval.loaders.ids import id_from_title
@@ -43,6 +44,10 @@ def article_from_text(
     values = [body, title or "", url or "", *(v for v in meta.values() if v)]
     if not all(is_valid_unicode(v) for v in values):
         raise BadArticleError("the text holds characters that are not valid Unicode")
+    given = {k: v for k, v in meta.items() if v is not None}
+    published, updated = take_dates(given, where="the pasted text")
+    if published is None:  # dates given with the text win over its byline's
+        published, updated = body_dates(body, where="the pasted text")
     title = title.strip() if title else None
     if title is None:
         title, body = take_leading_heading(body)
@@ -54,8 +59,6 @@ def article_from_text(
     if not body:
         raise BadArticleError("the text is empty")
     title = title or _derived_title(body)
-    given = {k: v for k, v in meta.items() if v is not None}
-    published, updated = take_dates(given, where="the pasted text")
     extra = {k: v for k, v in given.items() if k not in _CORE_META}
     return Article(
         id=article_id or id_from_title(title),

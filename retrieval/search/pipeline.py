@@ -19,6 +19,7 @@ from retrieval.search.expansion import (
 )
 from retrieval.search.fusion import cap_per_article, order_by_score
 from retrieval.search.highlight import SentenceMatch, best_sentences
+from retrieval.search.links import text_fragment_link
 from retrieval.search.params import SearchParams, TimeParams
 from retrieval.search.recency import best_per_article, time_weighted_order, visible_rows
 from retrieval.search.results import Hit, SearchResult, TimeContext
@@ -309,6 +310,7 @@ def _hit(
         highlight_start=h_start,
         highlight_end=h_end,
         highlight=article.text[h_start:h_end],
+        link=text_fragment_link(article.url, article.text[h_start:h_end]),
         score=score,
         dense_score=cosine,
         bm25_score=bm25,

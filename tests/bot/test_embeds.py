@@ -106,7 +106,36 @@ def test_title_links_to_url_and_footer_has_meta() -> None:
     )
     [embed] = answer_embeds(make_result([hit]))
     assert embed.title == "[1] Story" and embed.url == "https://example.org/story"
-    assert embed.footer.text == "▰▰▰▰▱ strong match · 1 May 2024 · Daily"
+    assert embed.footer.text == "▰▰▰▰▱ strong match · Daily"
+    may_first = int(dt.datetime(2024, 5, 1, tzinfo=dt.UTC).timestamp())
+    assert embed.description == f"<t:{may_first}:D>\n**Text.**"
+
+
+def test_title_links_to_the_quoted_sentence() -> None:
+    link = "https://example.org/story#:~:text=Text."
+    hit = make_hit("Text.", url="https://example.org/story", link=link)
+    [embed] = answer_embeds(make_result([hit]))
+    assert embed.url == link
+    unusable = make_hit("Text.", url="https://example.org/s", link="https://e.org/" + "a" * 3000)
+    [fallback] = answer_embeds(make_result([unusable]))
+    assert fallback.url == "https://example.org/s"
+
+
+def test_dates_are_discord_timestamps_in_the_description_never_the_footer() -> None:
+    published = dt.datetime(2015, 12, 15, 15, 45, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    next_day = published + dt.timedelta(days=1)
+    hit = make_hit("Text.", published=published, updated=next_day, source="Reuters")
+    [embed] = answer_embeds(make_result([hit]))
+    stamp, later = int(published.timestamp()), int(next_day.timestamp())
+    assert embed.description is not None
+    assert embed.description.startswith(f"<t:{stamp}:D> (updated <t:{later}:D>)\n")
+    assert embed.footer.text is not None and "<t:" not in embed.footer.text
+    assert "<t:" not in (embed.title or "")
+    same_day = make_hit("Text.", published=published, updated=published + dt.timedelta(hours=2))
+    [quiet] = answer_embeds(make_result([same_day]))
+    assert quiet.description == f"<t:{stamp}:D>\n**Text.**"
+    [undated] = answer_embeds(make_result([make_hit("Text.")]))
+    assert undated.description == "**Text.**"
 
 
 @pytest.mark.parametrize("url", [None, "", "ftp://x.org/a", "javascript:alert(1)", "/relative",
@@ -196,6 +225,7 @@ def test_sources_page_and_status() -> None:
     ]
     embed = sources_embed(items, total=25, offset=10, search="tit")
     assert embed.footer.text == "11–20 of 25"
+    assert "<t:" not in (embed.description or "")  # undated articles show no date
     assert embed.description is not None and len(embed.description) <= MAX_DESCRIPTION
     assert embed.description.startswith("11. [Title (0) @\u200beveryone](https://e.org/x) · `id-0`")
     empty = sources_embed([], total=0, offset=0, search=None)
@@ -204,3 +234,23 @@ def test_sources_page_and_status() -> None:
     text = status_content(status, "shared collection")
     assert text.splitlines()[0] == "**Index of the shared collection**"
     assert "Articles: 13" in text and "Last build: never" in text
+
+
+def test_sources_lines_show_the_date_as_a_discord_timestamp() -> None:
+    published = dt.datetime(2015, 12, 15, 15, 45, tzinfo=dt.UTC)
+    updated = dt.datetime(2015, 12, 17, 9, 0, tzinfo=dt.UTC)
+    item = ArticleSummary("kerry", "Kerry", None, published, updated, "Reuters", 0.0, 4)
+    embed = sources_embed([item], total=1, offset=0, search=None)
+    stamp, later = int(published.timestamp()), int(updated.timestamp())
+    assert embed.description == (
+        f"1. Kerry · <t:{stamp}:D> (updated <t:{later}:D>) · `kerry` · 4 chunks"
+    )
+
+
+def test_terminal_citations_link_to_the_quoted_sentence() -> None:
+    link = "https://example.org/story#:~:text=Text."
+    hit = make_hit("Text.", title="Story", url="https://example.org/story", link=link)
+    terminal = render_text(make_result([hit]), bold=("", ""), show_scores=False)
+    assert terminal.splitlines()[1] == f"    {link}"
+    plain = make_hit("Text.", title="Story", url="https://example.org/story")
+    assert "    https://example.org/story\n" in render_text(make_result([plain]), bold=("", ""))

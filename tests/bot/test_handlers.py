@@ -213,7 +213,31 @@ async def test_custom_ids_round_trip() -> None:
     page = SourcesPageButton(3, "kerry", label="x", disabled=False)
     match = SourcesPageButton.__discord_ui_compiled_template__.fullmatch(page.custom_id)
     assert match is not None and match["page"] == "3" and match["search"] == "kerry"
+    assert (await SourcesPageButton.from_custom_id(MagicMock(), page.item, match)).order == (
+        "published"
+    )
     assert len(sources_custom_id(99999, "s" * 300)) == 100
+    assert len(sources_custom_id(99999, "s" * 300, "added")) == 100
+
+
+async def test_sources_buttons_keep_the_sort_order() -> None:
+    added = SourcesPageButton(2, "added:x", label="x", disabled=False, order="added")
+    assert added.custom_id == "nd:src:2+:added:x"
+    template = SourcesPageButton.__discord_ui_compiled_template__
+    match = template.fullmatch(added.custom_id)
+    assert match is not None
+    rebuilt = await SourcesPageButton.from_custom_id(MagicMock(), added.item, match)
+    assert (rebuilt.page, rebuilt.search, rebuilt.order) == (2, "added:x", "added")
+    # A search that looks like the marker stays a search in the default order.
+    plain = SourcesPageButton(2, "+:x", label="x", disabled=False)
+    match = template.fullmatch(plain.custom_id)
+    assert match is not None
+    rebuilt = await SourcesPageButton.from_custom_id(MagicMock(), plain.item, match)
+    assert (rebuilt.search, rebuilt.order) == ("+:x", "published")
+    pager = sources_view(2, 3, None, "added")
+    assert pager is not None
+    ids = [item.item.custom_id for item in pager.children]  # type: ignore[attr-defined]
+    assert ids == ["nd:src:1+:", "nd:src:3+:"]
 
 
 def test_views() -> None:

@@ -218,6 +218,48 @@ def test_add_file_url_and_remove(built: Workspace, tmp_path: Path, page_url: str
     assert missing.returncode == 1 and "no article" in one_line_error(missing)
 
 
+def test_sources_sort_by_published_or_added_and_show_dates(
+    built: Workspace, tmp_path: Path
+) -> None:
+    (built.articles / "old.md").write_text(
+        "---\ntitle: Old story\npublished: 2015-12-15T15:45:00-05:00\n"
+        "updated: 2015-12-16T09:00:00-05:00\n---\nThe old story happened long ago.\n"
+    )
+    (built.articles / "new.md").write_text(
+        "---\ntitle: New story\npublished: 2024-05-01\n---\nThe new story happened lately.\n"
+    )
+    assert built.run("index", "rebuild").returncode == 0
+    later = tmp_path / "elsewhere" / "oldest.md"
+    later.parent.mkdir()
+    later.write_text("# Oldest story\n\n*By Priya Nair — 3 March 2001*\n\nIt was long ago.\n")
+    assert built.run("add", str(later)).returncode == 0
+
+    lines = built.run("sources").stdout.splitlines()
+    assert [line.split("\t")[:2] for line in lines[:3]] == [
+        ["new", "1 May 2024"], ["old", "15 Dec 2015"], ["oldest", "3 Mar 2001"]
+    ]  # fmt: skip
+    assert {line.split("\t")[1] for line in lines[3:5]} == {"undated"}
+    assert lines[-1] == "5 of 5 articles"
+
+    added = built.run("sources", "--sort", "added").stdout.splitlines()
+    assert added[0].split("\t")[0] == "oldest"
+
+    data = json.loads(built.run("sources", "--json", "--limit", "2").stdout)
+    assert (data["order"], data["total"]) == ("published", 5)
+    first, second = data["articles"]
+    assert (first["id"], first["published"]) == ("new", "2024-05-01T00:00:00+00:00")
+    assert (second["published"], second["updated"]) == (
+        "2015-12-15T15:45:00-05:00",
+        "2015-12-16T09:00:00-05:00",
+    )
+    assert set(first) == {
+        "id", "title", "url", "published", "updated", "source", "added", "chunks"
+    }  # fmt: skip
+    by_added = json.loads(built.run("sources", "--json", "--sort", "added").stdout)
+    assert by_added["order"] == "added" and by_added["articles"][0]["id"] == "oldest"
+    assert by_added["articles"][0]["added"] >= by_added["articles"][1]["added"]
+
+
 def test_add_refuses_private_urls_by_default(built: Workspace, page_url: str) -> None:
     out = built.run("add", page_url)
     assert out.returncode == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
@@ -88,7 +89,8 @@ async def test_add_url_from_a_local_server_then_ask(make_desk: MakeDesk, article
     reply = await desk.say(desk.alice, "!ask How far did the Morteratsch glacier retreat?")
     top = reply.embeds[0]
     assert top["title"] == "[1] Glacier retreat in the Alps"
-    assert top["url"] == article_site  # the title links to the article
+    # The title links to the article, scrolled to the quoted sentence (a text fragment).
+    assert top["url"].startswith(article_site + "#:~:text=The%20Morteratsch%20glacier")
 
 
 async def test_add_url_refuses_loopback_by_default(desk: Desk, article_site: str) -> None:
@@ -165,6 +167,32 @@ async def test_sources_pages_and_status(desk: Desk) -> None:
     status = await desk.slash(desk.alice, "status")
     text = status.followups[0].content
     assert "Articles: 13" in text and "Model: hashing" in text
+
+
+async def test_sources_sort_by_time_added_across_pages(desk: Desk) -> None:
+    for title, byline in (("Recent story", "1 May 2024"), ("Oldest story", "3 March 2001")):
+        text = f"*By Priya Nair — {byline}*\n\nThe {title.lower()} was added."
+        added = await desk.slash(desk.admin, "add", {"title": title, "text": text})
+        assert added.followups[0].content.startswith("Added")
+    by_date = (await desk.slash(desk.alice, "sources")).followups[0].embeds[0]["description"]
+    assert [line.split(" · ")[0] for line in by_date.split("\n")[:2]] == [
+        "1. Recent story", "2. Oldest story"
+    ]  # fmt: skip
+    handle = await desk.slash(desk.alice, "sources", {"sort": "added"})
+    listing = handle.followups[0]
+    first = listing.embeds[0]["description"].split("\n")[0]
+    stamp = int(dt.datetime(2001, 3, 3, tzinfo=dt.UTC).timestamp())
+    assert first.startswith("1. Oldest story") and f"<t:{stamp}:D>" in first
+    assert "last added first" in listing.embeds[0]["title"]
+    later = next(
+        c["custom_id"] for c in listing.components[0]["components"] if c.get("label") == "Earlier ▶"
+    )
+    assert later == "nd:src:2+:"
+    edits = len(listing.edits)
+    click = desk.fake.click_button(listing, later, desk.alice)
+    await desk.fake.wait_for_interaction_response(click, until=lambda h: len(listing.edits) > edits)
+    assert listing.embeds[0]["footer"]["text"] == "11–15 of 15"
+    assert "last added first" in listing.embeds[0]["title"]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import time
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def test_html_page_text_and_metadata(root: Path) -> None:
     [article] = load_file(write(root, "news/storm.html", PAGE), root=root, max_bytes=1_000_000)
     assert article.title == "Storm floods coastal towns"
     assert article.url == "https://example.com/news/storm-floods"
-    assert article.published == dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    assert article.published == dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
+    assert article.updated is None
     assert article.author == "Jane Doe"
     assert article.source == "The Desk"
     assert article.id == "news/storm"
@@ -50,6 +52,57 @@ def test_html_page_text_and_metadata(root: Path) -> None:
     assert "\n\n" in article.text  # paragraphs stay apart for chunking
     assert "Share this article" not in article.text
     assert "Home" not in article.text
+
+
+def _page(head: str, body: str = "") -> str:
+    return PAGE.replace(
+        '<meta property="article:published_time" content="2024-03-01T08:00:00Z">', head
+    ).replace("<article>", "<article>" + body)
+
+
+EST = dt.timezone(dt.timedelta(hours=-5))
+
+
+def test_json_ld_gives_published_and_updated_with_their_offset(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a page's dates are read without the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    ld = (
+        '<script type="application/ld+json">{"@context": "https://schema.org", '
+        '"@type": "NewsArticle", "datePublished": "2015-12-15T15:45:00-05:00", '
+        '"dateModified": "2015-12-16T09:10:00-05:00"}</script>'
+    )
+    [article] = load_file(write(root, "ld.html", _page(ld)), root=root, max_bytes=1_000_000)
+    assert article.published == dt.datetime(2015, 12, 15, 15, 45, tzinfo=EST)
+    assert article.published is not None and article.published.utcoffset() == EST.utcoffset(None)
+    assert article.updated == dt.datetime(2015, 12, 16, 9, 10, tzinfo=EST)
+
+
+def test_meta_modified_time_is_the_update(root: Path) -> None:
+    head = (
+        '<meta property="article:published_time" content="2024-03-01T08:00:00+01:00">'
+        '<meta property="article:modified_time" content="2024-03-02T18:30:00+01:00">'
+    )
+    [article] = load_file(write(root, "m.html", _page(head)), root=root, max_bytes=1_000_000)
+    cet = dt.timezone(dt.timedelta(hours=1))
+    assert article.published == dt.datetime(2024, 3, 1, 8, 0, tzinfo=cet)
+    assert article.updated == dt.datetime(2024, 3, 2, 18, 30, tzinfo=cet)
+
+
+def test_a_time_element_dates_the_page(root: Path) -> None:
+    body = '<p class="byline"><time datetime="2019-07-04T10:15:00+02:00">4 July</time></p>'
+    [article] = load_file(write(root, "t.html", _page("", body)), root=root, max_bytes=1_000_000)
+    assert article.published == dt.datetime(
+        2019, 7, 4, 10, 15, tzinfo=dt.timezone(dt.timedelta(hours=2))
+    )
+
+
+def test_a_page_without_dates_has_none(root: Path) -> None:
+    [article] = load_file(write(root, "n.html", _page("")), root=root, max_bytes=1_000_000)
+    assert (article.published, article.updated) == (None, None)
 
 
 def test_html_without_text_is_refused(root: Path) -> None:

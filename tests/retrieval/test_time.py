@@ -162,9 +162,8 @@ def test_answering_as_of_a_past_moment_hides_later_articles(engine: Engine) -> N
     # "yesterday" is the day before the moment asked, with the reports of the morning after.
     yesterday = engine.search("Millbrook water yesterday", at=tuesday_noon)
     assert set(_articles(yesterday)) == {"water-0", "water-1"}
-    midnight = {"hour": 0, "minute": 0}
     assert yesterday.time.window == TimeWindow(
-        DAYS[0].replace(**midnight), DAYS[2].replace(**midnight)
+        DAYS[0].replace(hour=0, minute=0), DAYS[2].replace(hour=0, minute=0)
     )
     # Only a time: that day's articles alone.
     listed = engine.search("What happened yesterday?", at=tuesday_noon)

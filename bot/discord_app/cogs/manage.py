@@ -18,6 +18,7 @@ from bot.discord_app.errors import NotAllowedError
 from bot.discord_app.permissions import may_manage
 from bot.discord_app.views import SourcesPageButton, send_followup, sources_view
 from retrieval.errors import NewsdeskError
+from retrieval.index.store import ArticleOrder
 
 if TYPE_CHECKING:
     from bot.discord_app.client import NewsdeskBot
@@ -108,18 +109,30 @@ class ManageCog(commands.Cog):
         return [app_commands.Choice(name=name, value=value) for name, value in found]
 
     @app_commands.command(name="sources", description="List the articles, newest first")
-    @app_commands.describe(search="Only titles or ids containing this", page="Page number")
+    @app_commands.describe(
+        search="Only titles or ids containing this",
+        page="Page number",
+        sort="Newest first by publication date (the default), or last added first",
+    )
+    @app_commands.choices(
+        sort=[
+            app_commands.Choice(name="published (newest first)", value="published"),
+            app_commands.Choice(name="added (last added first)", value="added"),
+        ]
+    )
     async def sources(
         self,
         interaction: discord.Interaction,
         search: app_commands.Range[str, 1, 80] | None = None,
         page: app_commands.Range[int, 1, 10_000] = 1,
+        sort: app_commands.Choice[str] | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)
+        order: ArticleOrder = "added" if sort is not None and sort.value == "added" else "published"
         listing = await sources.list_page(
-            self.services, guild_id=interaction.guild_id, search=search, page=page
+            self.services, guild_id=interaction.guild_id, search=search, page=page, order=order
         )
-        view = sources_view(listing.page, listing.pages, search)
+        view = sources_view(listing.page, listing.pages, search, order)
         await interaction.followup.send(
             embed=listing.embed,
             allowed_mentions=discord.AllowedMentions.none(),
