@@ -76,8 +76,11 @@ def time_weighted_order(
                 age = max(0.0, now - t) / _DAY_SECONDS
                 decay = 0.5 ** (age / time.freshness_half_life_days)
                 weighted[a] *= 1.0 + time.freshness_weight * decay
-    if later_weight > 0:
-        relevant = {a: t for a, t in dated.items() if article_scores[a] >= RELEVANT_SHARE * best}
+    relevant_ids = [a for a, score in article_scores.items() if score >= RELEVANT_SHARE * best]
+    # Dates can only order the relevant when they all have one: an undated article is of
+    # unknown age, neither older nor newer than the others.
+    if later_weight > 0 and all(a in dated for a in relevant_ids):
+        relevant = {a: dated[a] for a in relevant_ids}
         newest = max(relevant.values(), default=None)
         for a, t in relevant.items():
             assert newest is not None
