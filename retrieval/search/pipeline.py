@@ -10,6 +10,7 @@ import numpy as np
 
 from retrieval.index.snapshot import Snapshot
 from retrieval.search.candidates import Retrieved, retrieve
+from retrieval.search.copies import collapse_copies, with_other_copies
 from retrieval.search.expansion import article_order, expanded_retrieval, reorder_articles
 from retrieval.search.fusion import cap_per_article, order_by_score
 from retrieval.search.highlight import SentenceMatch, best_sentences
@@ -86,6 +87,10 @@ def search_snapshot(
     lap("rerank")
     article_of = snapshot.chunks.article_ids
     ranked_articles = list(dict.fromkeys(article_of[r] for r in ordered))
+    # Wire copies: one copy of a story is quoted, the others are named beside it (copies.py).
+    ordered, also_in = collapse_copies(
+        ordered, article_of, snapshot.copies, retrieved.fused, snapshot.articles
+    )
     capped = cap_per_article(
         ordered,
         article_of,
@@ -152,7 +157,7 @@ def search_snapshot(
     return SearchResult(
         question=question,
         mode=params.mode,
-        hits=hits,
+        hits=with_other_copies(hits, also_in),
         abstained=abstained,
         confidence=confidence,
         nearest=nearest,
