@@ -297,19 +297,44 @@ def remove(obj: Context, article_id: str) -> None:
 @cli.command()
 @click.argument("search", required=False)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def sources(obj: Context, search: str | None, limit: int) -> None:
+def sources(obj: Context, search: str | None, limit: int, as_json: bool) -> None:
     """List indexed articles, newest first, optionally filtered by title or id.
+
+    Copies of one wire story are marked: "copy of <id>" names the original.
 
     \b
     Examples:
       newsdesk sources
       newsdesk sources syria --limit 5
+      newsdesk sources --json | jq '.articles[] | select(.group)'
     """
+    from bot.render import group_label
+    from retrieval.dates import iso
+
     engine = obj.engine(OpenPolicy.OPEN)
     page, total = engine.list_articles(search, limit=limit)
+    if as_json:
+        articles = [
+            {
+                "id": item.id,
+                "title": item.title,
+                "url": item.url,
+                "published": iso(item.published),
+                "updated": iso(item.updated),
+                "source": item.source,
+                "chunks": item.chunks,
+                "group": item.group,  # the original's id, for every article of a group
+            }
+            for item in page
+        ]
+        click.echo(json.dumps({"articles": articles, "total": total}, ensure_ascii=False))
+        return
     for item in page:
-        click.echo(f"{item.id}\t{item.title}\t{item.chunks} chunks")
+        label = group_label(item)
+        line = f"{item.id}\t{item.title}\t{item.chunks} chunks"
+        click.echo(line + (f"\t{label}" if label else ""))
     click.echo(f"{len(page)} of {total} articles")
 
 
