@@ -403,6 +403,15 @@ class Engine:
     def get_article(self, article_id: str) -> Article | None:
         return self.snapshot.articles.get(article_id)
 
+    def stored_version(self, article: Article) -> Article | None:
+        """The stored article `article` would replace: the one with its id, else the one of
+        its page (the same normalized URL), whatever its text."""
+        found = self.get_article(article.id)
+        if found is None:
+            other = self.store.find_by_url(article.url)
+            found = self.get_article(other) if other is not None else None
+        return found
+
 
 def _readable_article_ids(index_dir: Path) -> set[str]:
     """Article ids of the current index, or none if it is missing or unreadable (a full

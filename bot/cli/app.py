@@ -252,17 +252,20 @@ def model_export(obj: Context, force: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def add(obj: Context, sources: Sequence[str]) -> None:
+def add(obj: Context, sources: Sequence[str], as_json: bool) -> None:
     """Add articles from files, folders, JSONL files or http(s) URLs.
 
     Files are copied into the articles folder (pages are saved there as Markdown), so a
-    later `newsdesk index rebuild` keeps them.
+    later `newsdesk index rebuild` keeps them. The same page (or file) again with new text
+    updates its article: "Updated: <title>".
 
     \b
     Examples:
       newsdesk add story.md notes/ feed.jsonl
       newsdesk add https://example.com/2024/05/story.html
+      newsdesk add https://example.com/2024/05/story.html --json | jq '.articles[].status'
     """
     from retrieval.collection import add_sources
 
@@ -272,7 +275,15 @@ def add(obj: Context, sources: Sequence[str]) -> None:
         outcome = add_sources(engine, settings, sources, progress=bar)
     for line in outcome.messages:
         click.echo(line, err=True)
-    click.echo(outcome.summary())
+    if as_json:
+        data = {
+            "articles": outcome.as_json(),
+            "failed": outcome.failed,
+            "chunks_written": outcome.report.chunks_written,
+        }
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        click.echo(outcome.summary())
     if outcome.failed and not outcome.report.written:
         raise SystemExit(1)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from retrieval.dates import iso, timestamp
 from retrieval.documents import Article, Chunk
-from retrieval.duplicates import duplicate_keys
+from retrieval.duplicates import duplicate_keys, url_key
 from retrieval.errors import DiskFullError, IndexBusyError, IndexCorruptError, NewsdeskError
 
 logger = logging.getLogger(__name__)
@@ -226,6 +226,17 @@ class Store:
             row = conn.execute(
                 "SELECT id FROM articles WHERE id != ? AND (dedup_key = ? OR url_key = ?) LIMIT 1",
                 (article.id, keys.text, keys.url),
+            ).fetchone()
+        return row[0] if row else None
+
+    def find_by_url(self, url: str | None) -> str | None:
+        """The id of the stored article of this page (the normalized URL), if there is one."""
+        key = url_key(url)
+        if key is None:
+            return None
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT id FROM articles WHERE url_key = ? LIMIT 1", (key,)
             ).fetchone()
         return row[0] if row else None
 
