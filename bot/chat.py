@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import click
 
-from bot.render import render_status_lines, render_text
+from bot.render import group_label, render_status_lines, render_text
 from retrieval.collection import add_sources, remove_article
 from retrieval.engine import Engine
 from retrieval.errors import NewsdeskError
@@ -102,7 +102,10 @@ class ChatSession:
         page, total = self.engine.list_articles(search, limit=20)
         if not page:
             return "No articles match." if search else "The index is empty."
-        lines = [f"{item.title}  [{item.id}]" for item in page]
+        lines = [
+            f"{item.title}  [{item.id}]" + (f"  ({label})" if (label := group_label(item)) else "")
+            for item in page
+        ]
         lines.append(f"({len(page)} of {total})")
         return "\n".join(lines)
 

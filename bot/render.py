@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from retrieval.dates import TimeWindow, short_date
-from retrieval.index.catalogue import IndexStatus
+from retrieval.index.catalogue import ArticleSummary, IndexStatus
 from retrieval.search.results import Hit, SearchResult
 from retrieval.text.sentences import sentence_spans
 
@@ -31,6 +31,7 @@ class Citation:
     highlight: str  # the sentence that best matches the question
     after: str  # excerpt text after it (may end with "…")
     relevance: float
+    also_in: str = ""  # the other copies of the story, e.g. "Valley Herald, Metro Daily"
 
     @property
     def excerpt(self) -> str:
@@ -64,6 +65,23 @@ def meta_line(hit: Hit) -> str:
     if date is not None and (updated := shown_update(hit.published, hit.updated)) is not None:
         date += f" (updated {short_date(updated)})"
     return " · ".join(part for part in (date, hit.source) if part)
+
+
+def other_copies(hit: Hit) -> str:
+    """'Valley Herald, Metro Daily': where else the quoted story ran (each copy's source, or
+    its title when it has none), the original first; '' for a story in one place."""
+    return ", ".join(dict.fromkeys(copy.source or copy.title for copy in hit.also_in))
+
+
+def group_label(item: ArticleSummary) -> str:
+    """How a listed article stands among wire copies: 'copy of <id>' (of the original, the
+    earliest published), 'original of 2 copies', or '' for a story in one place."""
+    if item.copy_of is not None:
+        return f"copy of {item.copy_of}"
+    if item.group is not None and item.group_size > 1:
+        copies = item.group_size - 1
+        return f"original of {copies} cop{'y' if copies == 1 else 'ies'}"
+    return ""
 
 
 def trim_excerpt(hit: Hit, limit: int) -> tuple[str, str, str]:
@@ -110,6 +128,7 @@ def build_citations(
     result: SearchResult, *, first_number: int = 1, excerpt_limit: int = 700
 ) -> list[Citation]:
     citations = []
+    named: set[str] = set()  # articles whose copies a citation already named
     for offset, hit in enumerate(result.hits):
         before, highlight, after = trim_excerpt(hit, excerpt_limit)
         citations.append(
@@ -124,8 +143,11 @@ def build_citations(
                 highlight=highlight,
                 after=after,
                 relevance=hit.relevance,
+                # Once per article: its further passages would repeat the same line.
+                also_in="" if hit.article_id in named else other_copies(hit),
             )
         )
+        named.add(hit.article_id)
     return citations
 
 
@@ -208,6 +230,8 @@ def render_text(
         lines = [head]
         if citation.link:
             lines.append(f"    {citation.link}")
+        if citation.also_in:
+            lines.append(f"    Also in: {citation.also_in}")
         body = (
             _collapse(citation.before)
             + bold[0]

@@ -5,15 +5,18 @@ So `newsdesk index rebuild` (or `--full`) always reproduces what users added, fr
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
 import stat
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, TypedDict
 
 from retrieval.documents import Article
+from retrieval.duplicates import duplicate_keys, is_update, other_pages
 from retrieval.engine import Engine
 from retrieval.errors import (
     ArticleExistsError,
@@ -23,7 +26,7 @@ from retrieval.errors import (
     SourceNotFoundError,
     write_error,
 )
-from retrieval.files import copy_file_atomic, write_text_atomic
+from retrieval.files import copy_file_atomic, write_bytes_atomic, write_text_atomic
 from retrieval.index.writer import SyncReport
 from retrieval.loaders import (
     LoadReport,
@@ -35,13 +38,30 @@ from retrieval.loaders import (
 )
 from retrieval.loaders.decoding import check_size
 from retrieval.loaders.fetch import check_url
-from retrieval.loaders.saving import article_file
+from retrieval.loaders.saving import article_file, render_markdown
 from retrieval.progress import Progress
 from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
 WEB_FOLDER = "web"
 IMPORT_FOLDER = "imported"
+
+
+# Files whose front matter can carry an update's dates (an HTML page is rewritten as Markdown).
+REWRITABLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+# Who added an article and when: kept from its first add when it is updated.
+_PROVENANCE = ("added_by", "added_at")
+AddStatus = Literal["added", "updated", "unchanged", "duplicate"]
+Undo = Callable[[], None]  # puts the articles folder back as it was before an add
+
+
+class AddedJson(TypedDict):
+    """One article of `newsdesk add --json`."""
+
+    id: str
+    title: str
+    status: AddStatus
+    same_as: str | None  # the stored article a duplicate is a copy of
 
 
 @dataclass
@@ -51,9 +71,32 @@ class IngestOutcome:
     failed: list[str] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)  # what was handed to the index
 
+    def status(self, article: Article) -> AddStatus:
+        if article.id in self.report.added:
+            return "added"
+        if article.id in self.report.changed:
+            return "updated"
+        if any(dropped == article.id for dropped, _ in self.report.duplicates):
+            return "duplicate"
+        return "unchanged"
+
+    def as_json(self) -> list[AddedJson]:
+        same_as = dict(self.report.duplicates)
+        return [
+            {
+                "id": a.id,
+                "title": a.title,
+                "status": self.status(a),
+                "same_as": same_as.get(a.id),
+            }
+            for a in self.articles
+        ]
+
     def summary(self) -> str:
-        added = len(self.report.added) + len(self.report.changed)
+        added = len(self.report.added)
         parts = [f"Added {added} article{'s' if added != 1 else ''}"]
+        if self.report.changed:
+            parts.append(f"{len(self.report.changed)} updated")
         parts.append(f"{self.report.chunks_written} chunks")
         if self.report.unchanged:
             parts.append(f"{self.report.unchanged} already indexed")
@@ -90,13 +133,13 @@ def add_sources(
     outcome = IngestOutcome()
     folder = settings.articles_dir
     folder.mkdir(parents=True, exist_ok=True)
-    created: dict[str, Path] = {}
+    undo: dict[str, Undo] = {}
     for source in sources:
         try:
-            for article, path in _collect(source, settings):
+            for article, restore in _collect(source, settings, engine):
                 outcome.articles.append(article)
-                if path is not None:
-                    created[article.id] = path
+                if restore is not None:
+                    undo[article.id] = restore
         except NewsdeskError as exc:
             outcome.failed.append(source)
             outcome.messages.append(f"skipped {source}: {exc}")
@@ -104,38 +147,74 @@ def add_sources(
         try:
             outcome.report = engine.add(outcome.articles, progress=progress)
         except NewsdeskError:
-            # Not indexed (a full disk, a busy or damaged index): take the copies back out, so
-            # the articles folder does not hold what the user was told failed.
-            for path in set(created.values()):
-                path.unlink(missing_ok=True)
+            # Not indexed (a full disk, a busy or damaged index): take the copies back out and
+            # the updated files back to their last version, so the articles folder does not
+            # hold what the user was told failed.
+            for restore in undo.values():
+                restore()
             raise
     for dropped, kept in outcome.report.duplicates:
         outcome.messages.append(f"{dropped} is already indexed as {kept}; not added again")
-        path = created.get(dropped)
-        if path is not None:
-            path.unlink(missing_ok=True)  # the copy we just made is not needed
+        restore = undo.get(dropped)
+        if restore is not None:
+            restore()  # the copy we just made is not needed
+    _say_updated(outcome)
     return outcome
+
+
+def _say_updated(outcome: IngestOutcome) -> None:
+    titles = {a.id: a.title for a in outcome.articles}
+    outcome.messages.extend(f"Updated: {titles.get(aid, aid)}" for aid in outcome.report.changed)
+
+
+def updated_version(stored: Article, new: Article, *, at: dt.datetime) -> Article:
+    """`new` as the next version of `stored`: the same article (its id and file), first
+    published when it first was, and updated when the source says it was (a date later than
+    the stored one), else at `at`, the time of the re-add. Who first added it is kept."""
+    updated = new.updated
+    if updated is None or (stored.updated is not None and updated <= stored.updated):
+        updated = at
+    kept = {key: stored.extra[key] for key in _PROVENANCE if key in stored.extra}
+    return replace(
+        new,
+        id=stored.id,
+        path=stored.path,
+        published=stored.published or new.published,
+        updated=updated,
+        extra={**new.extra, **kept},
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _text_changed(stored: Article, new: Article) -> bool:
+    return duplicate_keys(stored).text != duplicate_keys(new).text
 
 
 def add_article(engine: Engine, settings: RetrievalSettings, article: Article) -> IngestOutcome:
     """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed.
 
     The index's add is the one duplicate check: a copy of a stored article is reported as
-    (its id, the stored one's) and the file just written for it is taken back out."""
+    (its id, the stored one's) and the file just written for it is taken back out. The same
+    page with other text is the stored article, updated (`updated_version`): its file is
+    rewritten and its text and chunks replaced."""
     outcome = IngestOutcome()
-    saved, created = _save_markdown(article, settings, subfolder=WEB_FOLDER if article.url else "")
-    written = settings.articles_dir / str(saved.path) if created else None
+    subfolder = WEB_FOLDER if article.url else ""
+    saved, undo = _save_markdown(article, settings, subfolder=subfolder, engine=engine)
     outcome.articles.append(saved)
     try:
         outcome.report = engine.add([saved])
     except NewsdeskError:
-        if written is not None:
-            written.unlink(missing_ok=True)
+        if undo is not None:
+            undo()
         raise
     for _, kept in outcome.report.duplicates:
         outcome.messages.append(f"already indexed as {kept}")
-        if written is not None:
-            written.unlink(missing_ok=True)
+        if undo is not None:
+            undo()
+    _say_updated(outcome)
     return outcome
 
 
@@ -185,7 +264,9 @@ def sync_with_folder(
     return report
 
 
-def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Path | None]]:
+def _collect(
+    source: str, settings: RetrievalSettings, engine: Engine
+) -> list[tuple[Article, Undo | None]]:
     folder = settings.articles_dir
     if is_url(source):
         article = fetch_article_sync(
@@ -194,8 +275,7 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
             max_bytes=settings.fetch_max_bytes,
             allow_private=settings.allow_private_urls,
         )
-        saved, created = _save_markdown(article, settings, subfolder=WEB_FOLDER)
-        return [(saved, folder / str(saved.path) if created else None)]
+        return [_save_markdown(article, settings, subfolder=WEB_FOLDER, engine=engine)]
     path = Path(source)
     if not path.exists():
         if looks_like_url(source):  # file:, ftp:, data:, javascript:...: say why not
@@ -204,24 +284,44 @@ def _collect(source: str, settings: RetrievalSettings) -> list[tuple[Article, Pa
     files = iter_article_files(path) if path.is_dir() else [path]
     if path.is_dir() and not files:
         raise SourceNotFoundError(f"no .md, .txt, .html or .jsonl files in {source}")
-    collected: list[tuple[Article, Path | None]] = []
+    collected: list[tuple[Article, Undo | None]] = []
     for file in files:
-        target, copied = _place_in_folder(file, folder, settings.max_article_bytes)
+        target, undo = _place_in_folder(file, folder, settings.max_article_bytes)
         try:
             articles = load_file(target, root=folder, max_bytes=settings.max_article_bytes)
+            if len(articles) == 1 and target.suffix.lower() in REWRITABLE_SUFFIXES:
+                articles = [_dated_update(engine, settings, target, articles[0])]
         except NewsdeskError:
-            if copied:
-                target.unlink(missing_ok=True)
+            if undo is not None:
+                undo()
             raise
-        collected.extend((a, target if copied else None) for a in articles)
+        collected.extend((a, undo) for a in articles)
     return collected
 
 
-def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bool]:
-    """The file's place inside the articles folder; copies it there if it is outside."""
+def _dated_update(
+    engine: Engine, settings: RetrievalSettings, target: Path, new: Article
+) -> Article:
+    """The same file with other text is the stored article, updated: its front matter gets
+    the first published date and the updated one (`updated_version`)."""
+    stored = engine.get_article(new.id)
+    if stored is None or not _text_changed(stored, new) or other_pages(stored, new):
+        return new
+    merged = updated_version(stored, new, at=_now())
+    try:
+        write_text_atomic(target, render_markdown(merged))
+    except OSError as exc:
+        raise write_error(exc, str(target)) from exc
+    [saved] = load_file(target, root=settings.articles_dir, max_bytes=settings.max_article_bytes)
+    return saved
+
+
+def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, Undo | None]:
+    """The file's place inside the articles folder; copies it there if it is outside, over
+    an earlier version of the same file (not over another page's), and how to undo that."""
     resolved, root = file.resolve(), folder.resolve()
     if resolved.is_relative_to(root):
-        return resolved, False
+        return resolved, None
     # Checked before copying: a huge file or a pipe must not reach the folder (or hang us).
     try:
         info = file.stat()
@@ -232,26 +332,74 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, bo
     check_size(info.st_size, file.name, max_bytes)
     sub = IMPORT_FOLDER if file.suffix.lower() == ".jsonl" else ""
     target = root / sub / file.name
+    previous: bytes | None = None
     if target.exists():
-        if target.read_bytes() == file.read_bytes():
-            return target, False
-        raise ArticleExistsError(
-            f"{target} already exists with other content; rename {file.name} and add it again"
-        )
+        previous = target.read_bytes()
+        if previous == file.read_bytes():
+            return target, None
+        versions = None if sub else _versions(target, file, root, max_bytes)
+        if versions is None or other_pages(*versions):
+            # A bulk file is not one article's version; another page is another article.
+            raise ArticleExistsError(
+                f"{target} already exists with other content; rename {file.name} and add it again"
+            )
+        if not _text_changed(*versions):
+            return target, None  # the same story: the folder's copy keeps its dates
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         copy_file_atomic(file, target)
     except OSError as exc:
         raise write_error(exc, f"{target}") from exc
-    return target, True
+    return target, _restorer(target, previous)
+
+
+def _versions(
+    target: Path, file: Path, root: Path, max_bytes: int
+) -> tuple[Article, Article] | None:
+    """(the folder's version, the new one), or None if either is not one readable article
+    (then it is not replaced on a guess)."""
+    try:
+        [old] = load_file(target, root=root, max_bytes=max_bytes)
+        [new] = load_file(file, max_bytes=max_bytes)
+    except (NewsdeskError, ValueError):
+        return None
+    return old, new
+
+
+def _restorer(path: Path, previous: bytes | None) -> Undo:
+    """Puts `path` back: its previous content, or no file if there was none."""
+
+    def restore() -> None:
+        if previous is None:
+            path.unlink(missing_ok=True)
+            return
+        try:
+            write_bytes_atomic(path, previous)
+        except OSError:
+            logger.exception("could not put back the previous version of %s", path)
+
+    return restore
 
 
 def _save_markdown(
-    article: Article, settings: RetrievalSettings, *, subfolder: str
-) -> tuple[Article, bool]:
-    """The article as saved in the folder, and whether this wrote its file (an identical one
-    may be there already: it is not ours to take back out)."""
+    article: Article, settings: RetrievalSettings, *, subfolder: str, engine: Engine
+) -> tuple[Article, Undo | None]:
+    """The article as saved in the folder, and how to undo what this wrote (None: nothing;
+    an identical file may be there already, and it is not ours to take back out).
+
+    The stored article of the same page with other text is updated in its own file; with the
+    same text it is handed back as stored (already indexed)."""
     target_dir = settings.articles_dir / subfolder if subfolder else settings.articles_dir
+    saved_id = f"{subfolder}/{article.id}" if subfolder else article.id
+    stored = engine.stored_version(replace(article, id=saved_id))
+    if stored is not None and stored.path and is_update(stored, article):
+        return _rewrite(stored, updated_version(stored, article, at=_now()), settings)
+    if (
+        stored is not None
+        and not _text_changed(stored, article)
+        and not other_pages(stored, article)
+    ):
+        return stored, None
     existed = article_file(target_dir, article).exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
@@ -259,7 +407,35 @@ def _save_markdown(
     except OSError as exc:
         raise write_error(exc, f"{article.id}.md in {target_dir}") from exc
     [saved] = load_file(path, root=settings.articles_dir, max_bytes=settings.max_article_bytes)
-    return saved, not existed
+    return saved, None if existed else _restorer(path, None)
+
+
+def _rewrite(stored: Article, merged: Article, settings: RetrievalSettings) -> tuple[Article, Undo]:
+    """The stored article's file rewritten (atomically) as `merged`; an HTML page becomes
+    Markdown beside it (the same id), since its dates need front matter."""
+    path = settings.articles_dir / str(stored.path)
+    if path.suffix.lower() == ".jsonl":
+        raise ArticleExistsError(
+            f"{stored.id} is a line of {stored.path}; update it there and run `newsdesk index "
+            "rebuild`"
+        )
+    target = path if path.suffix.lower() in REWRITABLE_SUFFIXES else path.with_suffix(".md")
+    previous = path.read_bytes() if path.exists() else None
+    try:
+        write_text_atomic(target, render_markdown(merged))
+        if target != path:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise write_error(exc, str(target)) from exc
+    undo_target = _restorer(target, previous if target == path else None)
+
+    def undo() -> None:
+        undo_target()
+        if target != path and previous is not None:
+            _restorer(path, previous)()
+
+    [saved] = load_file(target, root=settings.articles_dir, max_bytes=settings.max_article_bytes)
+    return saved, undo
 
 
 def _remove_from_folder(folder: Path, article: Article) -> None:

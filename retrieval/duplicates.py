@@ -6,6 +6,10 @@ default port and a trailing slash are. The store keeps both keys of every articl
 `dedup_key` and `url_key` columns), so an add finds a stored copy by the same rule that finds
 one in its own batch. Within a batch the same id twice is one article as well; a stored
 article with the same id is the one being updated, not a duplicate.
+
+A story that changes is the same article, updated: the same page (its URL) with other text
+(`is_update`). Its new text replaces the old one under the same id; a different page with the
+same text is still a duplicate.
 """
 
 from __future__ import annotations
@@ -35,6 +39,18 @@ def same_article(first: Article, second: Article) -> bool:
     """Whether they share a key (their ids aside)."""
     mine, theirs = duplicate_keys(first), duplicate_keys(second)
     return mine.text == theirs.text or (mine.url is not None and mine.url == theirs.url)
+
+
+def is_update(stored: Article, new: Article) -> bool:
+    """Whether `new` is a changed version of `stored`: the same URL, other text."""
+    mine, theirs = duplicate_keys(stored), duplicate_keys(new)
+    return mine.url is not None and mine.url == theirs.url and mine.text != theirs.text
+
+
+def other_pages(first: Article, second: Article) -> bool:
+    """Both name a URL, and not the same one: two articles, whatever their file names."""
+    mine, theirs = url_key(first.url), url_key(second.url)
+    return mine is not None and theirs is not None and mine != theirs
 
 
 def normalize_text(text: str) -> str:

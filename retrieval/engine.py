@@ -35,6 +35,7 @@ from retrieval.index.catalogue import (
     article_summaries,
     read_status,
 )
+from retrieval.index.groups import CopyGroups
 from retrieval.index.manifest import check_manifest, expected_manifest
 from retrieval.index.sentence_vectors import StoredSentenceVectors
 from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
@@ -45,6 +46,7 @@ from retrieval.index.store import (
     read_contents,
 )
 from retrieval.index.writer import SyncReport, write_articles
+from retrieval.near_duplicates import CopyParams, copy_params
 from retrieval.progress import Progress
 from retrieval.search.params import TimeParams
 from retrieval.search.pipeline import SearchParams, search_snapshot
@@ -130,6 +132,7 @@ class Engine:
                 dense,
                 lexical,
                 sentence_vectors=self._sentence_vectors(),
+                copies=CopyGroups.of(contents.groups, list(contents.groups)),
             )
         if rows:
             logger.info("building search indexes for %d chunks from SQLite", rows)
@@ -312,6 +315,7 @@ class Engine:
                 report=report,
                 sweep_embeddings=remove_missing,
                 encode_sentences=self.settings.sentence_vectors,
+                copies=self._copy_params(),
             )
             self._refresh_snapshot(set(report.removed), report.written)
         report.seconds = time.perf_counter() - started
@@ -335,6 +339,7 @@ class Engine:
                 [],
                 remove_ids=[article_id],
                 report=report,
+                copies=self._copy_params(),
             )
             self._refresh_snapshot({article_id}, [])
         logger.info("removed article %s", article_id)
@@ -366,6 +371,7 @@ class Engine:
                     progress=progress,
                     report=report,
                     encode_sentences=self.settings.sentence_vectors,
+                    copies=self._copy_params(),
                 )
                 report.changed = [a for a in report.added if a in previous_ids]
                 report.added = [a for a in report.added if a not in previous_ids]
@@ -382,6 +388,9 @@ class Engine:
         report.seconds = time.perf_counter() - started
         logger.info("full index rebuild: %s", report.summary())
         return report
+
+    def _copy_params(self) -> CopyParams:
+        return copy_params(self.settings.near_duplicate_threshold)
 
     def _without_duplicates(
         self, articles: Sequence[Article], report: SyncReport, *, whole_collection: bool
@@ -457,6 +466,15 @@ class Engine:
 
     def get_article(self, article_id: str) -> Article | None:
         return self.snapshot.articles.get(article_id)
+
+    def stored_version(self, article: Article) -> Article | None:
+        """The stored article `article` would replace: the one with its id, else the one of
+        its page (the same normalized URL), whatever its text."""
+        found = self.get_article(article.id)
+        if found is None:
+            other = self.store.find_by_url(article.url)
+            found = self.get_article(other) if other is not None else None
+        return found
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,13 @@ class RetrievalSettings(BaseSettings):
     fetch_timeout_seconds: float = Field(15.0, gt=0)
     fetch_max_bytes: int = Field(5_000_000, ge=1_000)
     allow_private_urls: bool = False
+    near_duplicate_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="wire copies: articles whose word 3-shingles overlap at least this much "
+        "(estimated Jaccard) form one group, quoted once (0 = never group)",
+    )
 
     @field_validator("timezone")
     @classmethod

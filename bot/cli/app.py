@@ -254,17 +254,20 @@ def model_export(obj: Context, force: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def add(obj: Context, sources: Sequence[str]) -> None:
+def add(obj: Context, sources: Sequence[str], as_json: bool) -> None:
     """Add articles from files, folders, JSONL files or http(s) URLs.
 
     Files are copied into the articles folder (pages are saved there as Markdown), so a
-    later `newsdesk index rebuild` keeps them.
+    later `newsdesk index rebuild` keeps them. The same page (or file) again with new text
+    updates its article: "Updated: <title>".
 
     \b
     Examples:
       newsdesk add story.md notes/ feed.jsonl
       newsdesk add https://example.com/2024/05/story.html
+      newsdesk add https://example.com/2024/05/story.html --json | jq '.articles[].status'
     """
     from retrieval.collection import add_sources
 
@@ -274,7 +277,15 @@ def add(obj: Context, sources: Sequence[str]) -> None:
         outcome = add_sources(engine, settings, sources, progress=bar)
     for line in outcome.messages:
         click.echo(line, err=True)
-    click.echo(outcome.summary())
+    if as_json:
+        data = {
+            "articles": outcome.as_json(),
+            "failed": outcome.failed,
+            "chunks_written": outcome.report.chunks_written,
+        }
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        click.echo(outcome.summary())
     if outcome.failed and not outcome.report.written:
         raise SystemExit(1)
 
@@ -312,13 +323,17 @@ def remove(obj: Context, article_id: str) -> None:
 def sources(obj: Context, search: str | None, limit: int, order: str, as_json: bool) -> None:
     """List indexed articles, newest first, optionally filtered by title or id.
 
+    Copies of one wire story are marked: "copy of <id>" names the original.
+
     \b
     Examples:
       newsdesk sources
       newsdesk sources syria --limit 5
       newsdesk sources --sort added --limit 3
       newsdesk sources --json | jq '.articles[0].published'
+      newsdesk sources --json | jq '.articles[] | select(.group)'
     """
+    from bot.render import group_label
     from retrieval.dates import iso, short_date
 
     engine = obj.engine(OpenPolicy.OPEN)
@@ -334,6 +349,7 @@ def sources(obj: Context, search: str | None, limit: int, order: str, as_json: b
                 "source": item.source,
                 "added": datetime.fromtimestamp(item.indexed_at, tz=UTC).isoformat(),
                 "chunks": item.chunks,
+                "group": item.group,  # the original's id, for every article of a group
             }
             for item in page
         ]
@@ -342,7 +358,9 @@ def sources(obj: Context, search: str | None, limit: int, order: str, as_json: b
         return
     for item in page:
         date = short_date(item.published) if item.published is not None else "undated"
-        click.echo(f"{item.id}\t{date}\t{item.title}\t{item.chunks} chunks")
+        label = group_label(item)
+        line = f"{item.id}\t{date}\t{item.title}\t{item.chunks} chunks"
+        click.echo(line + (f"\t{label}" if label else ""))
     click.echo(f"{len(page)} of {total} articles")
 
 

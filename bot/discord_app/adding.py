@@ -20,7 +20,7 @@ from bot.discord_app.engines import ScopedEngine
 from bot.settings import BotSettings
 from retrieval.collection import IngestOutcome, add_article
 from retrieval.documents import Article
-from retrieval.duplicates import same_article
+from retrieval.duplicates import is_update, same_article
 from retrieval.errors import ArticleExistsError, BadArticleError, UsageError
 from retrieval.loaders import article_from_text, fetch_article, load_file
 from retrieval.loaders.decoding import format_size
@@ -41,6 +41,7 @@ class AddOutcome:
     article: Article
     chunks: int
     already: str | None  # title of the article this one duplicates, if it was not added
+    updated: bool = False  # the same page with new text: the stored article, updated
 
 
 def choose_source(
@@ -95,7 +96,7 @@ def store_article(scoped: ScopedEngine, article: Article) -> AddOutcome:
     the same id would be replaced by an add, so that one is checked here."""
     engine = scoped.engine
     existing = engine.get_article(article.id)
-    if existing is not None:
+    if existing is not None and not is_update(existing, article):
         if same_article(existing, article):
             return AddOutcome(existing, 0, existing.title)
         raise ArticleExistsError(
@@ -108,7 +109,11 @@ def store_article(scoped: ScopedEngine, article: Article) -> AddOutcome:
         other = engine.get_article(kept)
         return AddOutcome(article, 0, other.title if other else kept)
     saved = outcome.articles[0] if outcome.articles else article
-    return AddOutcome(saved, outcome.report.chunks_written, None)
+    if not outcome.report.written:  # the page's stored version, with the same text
+        return AddOutcome(saved, 0, saved.title)
+    return AddOutcome(
+        saved, outcome.report.chunks_written, None, updated=bool(outcome.report.changed)
+    )
 
 
 async def load_source(
@@ -156,4 +161,6 @@ def outcome_text(outcome: AddOutcome) -> str:
     if outcome.already is not None:
         return f"Already indexed: “{escape_text(shorten(outcome.already, 200))}”."
     chunks = f"{outcome.chunks} chunk{'s' if outcome.chunks != 1 else ''}"
+    if outcome.updated:
+        return f"Updated: “{title}” (`{outcome.article.id}`): {chunks} indexed."
     return f"Added “{title}” (`{outcome.article.id}`): {chunks} indexed."

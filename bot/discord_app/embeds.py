@@ -23,7 +23,9 @@ from yarl import URL
 
 from bot.render import (
     ELLIPSIS,
+    group_label,
     no_match_text,
+    other_copies,
     relevance_bar,
     relevance_label,
     render_status_lines,
@@ -51,6 +53,8 @@ EXCERPT_CHARS = 700  # what reads well in one card; a 10-citation answer gets le
 MIN_EXCERPT_CHARS = 40
 FOOTER_CHARS = 160  # relevance and source: a line, not a page
 MANY_TITLE_CHARS = 120  # with more than 5 citations, long titles would eat the excerpts
+ALSO_IN_NAME = "Also in"
+ALSO_IN_CHARS = 200  # the other outlets of a wire story: a line, cut with "…" past it
 COLOR = discord.Colour(0x2B6CB0)
 
 _SPACES = re.compile(r"\s+")
@@ -161,6 +165,12 @@ def citation_footer(hit: Hit) -> str:
     return footer[: limit - 1].rsplit(" ", 1)[0] + ELLIPSIS
 
 
+def also_in_value(hit: Hit) -> str:
+    """The other copies of a wire story, escaped, within ALSO_IN_CHARS ('' if none)."""
+    names = other_copies(hit)
+    return shorten(names, ALSO_IN_CHARS) if names else ""
+
+
 def answer_embeds(
     result: SearchResult, *, first_number: int = 1, preferred_chars: int = EXCERPT_CHARS
 ) -> list[discord.Embed]:
@@ -172,11 +182,18 @@ def answer_embeds(
     titles = [citation_title(first_number + i, hit, title_limit) for i, hit in enumerate(hits)]
     footers = [citation_footer(hit) for hit in hits]
     dates = [_description_head(hit) for hit in hits]
+    # Named on an article's first card only (as in bot.render's citations).
+    firsts = {hit.article_id: i for i, hit in reversed(list(enumerate(hits)))}
+    copies = [
+        also_in_value(hit) if firsts[hit.article_id] == i else "" for i, hit in enumerate(hits)
+    ]
     fixed = sum(len(t) + len(f) + len(d) for t, f, d in zip(titles, footers, dates, strict=True))
-    # At most 10 x (120 + 160 + 44) characters are fixed, so each excerpt gets 270 or more.
-    share = max(MIN_EXCERPT_CHARS, (MAX_TOTAL - fixed) // len(hits))
+    fixed += sum(len(ALSO_IN_NAME) + len(c) for c in copies if c)
+    # At most 10 x (120 + 160 + 44 + 207) characters are fixed, so each excerpt gets 65 or
+    # more; fewer cards, or cards without dates or copies, leave more.
+    share = max(MIN_EXCERPT_CHARS, min(MAX_DESCRIPTION, (MAX_TOTAL - fixed) // len(hits)))
     embeds = []
-    for hit, title, footer, head in zip(hits, titles, footers, dates, strict=True):
+    for hit, title, footer, head, copy in zip(hits, titles, footers, dates, copies, strict=True):
         budget = min(share, MAX_DESCRIPTION - len(head))
         embed = discord.Embed(
             title=title,
@@ -184,6 +201,8 @@ def answer_embeds(
             description=head + fit_excerpt(hit, budget, preferred_chars),
             colour=COLOR,
         )
+        if copy:
+            embed.add_field(name=ALSO_IN_NAME, value=copy, inline=False)
         embed.set_footer(text=footer)
         embeds.append(embed)
     while embeds and total_length(embeds) > MAX_TOTAL:  # a safety net; the shares already fit
@@ -241,6 +260,10 @@ def sources_embed(
         date = date_line(item.published, item.updated)
         article_id = item.id.replace("`", "")
         parts = [f"{number}. {title}", date, f"`{article_id}`", f"{item.chunks} chunks"]
+        if item.copy_of is not None:
+            parts.append(f"copy of `{item.copy_of.replace('`', '')}`")
+        elif label := group_label(item):
+            parts.append(label)
         line = " · ".join(part for part in parts if part)
         if used + len(line) + 1 > MAX_DESCRIPTION:
             break

@@ -37,6 +37,13 @@ class ArticleSummary:
     source: str | None
     indexed_at: float
     chunks: int
+    group: str | None = None  # the wire-copy group (its original's id), None when alone
+    group_size: int = 0  # articles in the group (the original and its copies)
+
+    @property
+    def copy_of(self) -> str | None:
+        """The original this article is a copy of (None for an original or a lone article)."""
+        return self.group if self.group is not None and self.group != self.id else None
 
 
 def read_status(index_dir: Path) -> IndexStatus:

@@ -15,6 +15,7 @@ import numpy as np
 from retrieval.documents import Article
 from retrieval.index.bm25 import LexicalIndex
 from retrieval.index.dense import DEFAULT_EXACT_LIMIT, DenseIndex
+from retrieval.index.groups import CopyGroups
 from retrieval.index.sentence_vectors import PassageRef, SentenceVectors
 from retrieval.index.store import StoreContents
 from retrieval.text.analyzer import Analyzer
@@ -101,6 +102,8 @@ class Snapshot:
     row_buffer: RowBuffer | None = field(default=None, repr=False, compare=False)
     # Vectors of single sentences (None: the index has none, the rerank goes without).
     sentence_vectors: SentenceVectors | None = field(default=None, repr=False, compare=False)
+    # Wire-copy groups (index/groups.py): the search quotes one copy of each.
+    copies: CopyGroups = field(default_factory=CopyGroups, repr=False, compare=False)
 
     def passage(self, row: int) -> tuple[str, int, int]:
         """The row's article text and where in it the chunk starts and ends."""
@@ -160,6 +163,7 @@ def build_snapshot(
         dense=DenseIndex.build(table.ids, contents.vectors, dimension, exact_limit=exact_limit),
         lexical=LexicalIndex.build(_tokens(contents, table, analyzer)),
         sentence_vectors=sentence_vectors,
+        copies=CopyGroups.of(contents.groups, list(contents.groups)),
     )
 
 
@@ -242,6 +246,7 @@ def apply_changes(
         lexical=lexical,
         row_buffer=buffer,
         sentence_vectors=old.sentence_vectors,
+        copies=CopyGroups.of(added.groups, list(added.groups)),
     )
 
 

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,15 +20,17 @@ import numpy as np
 
 from retrieval.dates import iso, timestamp
 from retrieval.documents import Article, Chunk
-from retrieval.duplicates import duplicate_keys
+from retrieval.duplicates import duplicate_keys, url_key
 from retrieval.errors import DiskFullError, IndexBusyError, IndexCorruptError, NewsdeskError
 
 logger = logging.getLogger(__name__)
 # 2: single sentences' vectors (the `sentences` table). 3: articles' normalized URLs (the
 # `url_key` column), so an add finds a stored duplicate by the rule of retrieval.duplicates.
 # 4: dates as dates (`published`/`updated` in ISO 8601 with the source's offset, `*_at` in
-# epoch seconds for sorting and windows) and wire-copy groups (`group_id`). An index of an
-# older schema is rebuilt from the articles folder (the manifest check names the change).
+# epoch seconds for sorting and windows) and wire-copy groups (`group_id`, found through the
+# MinHash signatures and LSH bands of `minhashes` and `minhash_bands`, index/groups.py). An
+# index of an older schema is rebuilt from the articles folder (the manifest check names the
+# change).
 SCHEMA_VERSION = 4
 
 _EMBED_HASH_INDEX = "CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks(embed_hash)"
@@ -76,6 +78,17 @@ CREATE TABLE IF NOT EXISTS sentences (
     PRIMARY KEY (article_id, start)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sentences_embed_hash ON sentences(embed_hash);
+CREATE TABLE IF NOT EXISTS minhashes (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS minhash_bands (
+    band INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    PRIMARY KEY (band, bucket, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS minhash_bands_article ON minhash_bands(article_id);
 """
     + f"{_EMBED_HASH_INDEX};\n"
 )
@@ -213,6 +226,17 @@ class Store:
             row = conn.execute(
                 "SELECT id FROM articles WHERE id != ? AND (dedup_key = ? OR url_key = ?) LIMIT 1",
                 (article.id, keys.text, keys.url),
+            ).fetchone()
+        return row[0] if row else None
+
+    def find_by_url(self, url: str | None) -> str | None:
+        """The id of the stored article of this page (the normalized URL), if there is one."""
+        key = url_key(url)
+        if key is None:
+            return None
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT id FROM articles WHERE url_key = ? LIMIT 1", (key,)
             ).fetchone()
         return row[0] if row else None
 
@@ -415,6 +439,7 @@ class StoreContents:
     articles: dict[str, Article]
     chunks: list[StoredChunk]
     vectors: np.ndarray
+    groups: dict[str, str] = field(default_factory=dict)  # article id -> wire-copy group id
 
 
 def read_contents(
@@ -465,9 +490,17 @@ def read_contents(
             raise IndexCorruptError(
                 f"{len(position)} chunk embeddings are missing from {store.path}"
             )
+        # Every group, whichever articles were read: one add can regroup articles it left alone.
+        # Original first (the earliest published), the order a group's members are named in.
+        groups = dict(
+            conn.execute(
+                "SELECT id, group_id FROM articles WHERE group_id IS NOT NULL "
+                "ORDER BY published_at IS NULL, published_at, indexed_at, id"
+            ).fetchall()
+        )
         conn.execute("COMMIT")
     articles = {row.article.id: row.article for row in map(_article_row, article_rows)}
-    return StoreContents(generation, articles, chunks, vectors)
+    return StoreContents(generation, articles, chunks, vectors, groups)
 
 
 def _like_pattern(text: str) -> str:
@@ -486,8 +519,9 @@ _ORDER_BY: dict[str, str] = {
 def list_articles(
     store: Store, search: str | None, *, limit: int, offset: int, order: ArticleOrder = "published"
 ) -> tuple[list[tuple[Any, ...]], int]:
-    """(id, title, url, published, updated, source, indexed_at, chunks) rows, newest first
-    by `order`, and the number matching `search` (a title or id substring)."""
+    """(id, title, url, published, updated, source, indexed_at, chunks, group, group size)
+    rows, newest first by `order`, and the number matching `search` (a title or id
+    substring). The group is the wire-copy group's id (its original's), None when alone."""
     where, args = "", []  # type: str, list[object]
     if search:
         where = "WHERE a.title LIKE ? ESCAPE '\\' OR a.id LIKE ? ESCAPE '\\'"
@@ -497,12 +531,13 @@ def list_articles(
         total = conn.execute(f"SELECT COUNT(*) FROM articles a {where}", args).fetchone()[0]
         rows = conn.execute(
             "SELECT a.id, a.title, a.url, a.published, a.updated, a.source, a.indexed_at, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id), a.group_id, "
+            "(SELECT COUNT(*) FROM articles g WHERE g.group_id = a.group_id) "
             f"FROM articles a {where} ORDER BY {_ORDER_BY[order]} LIMIT ? OFFSET ?",
             [*args, limit, offset],
         ).fetchall()
         conn.execute("COMMIT")
     return [
-        (aid, title, url, _opt_date(published), _opt_date(updated), source, at, chunks)
-        for aid, title, url, published, updated, source, at, chunks in rows
+        (aid, title, url, _opt_date(published), _opt_date(updated), source, at, chunks, group, size)
+        for aid, title, url, published, updated, source, at, chunks, group, size in rows
     ], int(total)

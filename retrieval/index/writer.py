@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from retrieval.documents import Article, Chunk, content_hash
 from retrieval.embedding.base import Embedder
+from retrieval.index import groups
 from retrieval.index.store import Store
+from retrieval.near_duplicates import CopyParams
 from retrieval.progress import NoProgress, Progress
 from retrieval.text.chunking import ChunkerSettings, chunk_article, embedding_text
 from retrieval.text.sentences import sentence_spans
@@ -80,12 +82,14 @@ def write_articles(
     report: SyncReport,
     sweep_embeddings: bool = False,
     encode_sentences: bool = True,
+    copies: CopyParams | None = None,
 ) -> None:
     """Store `articles` (new or changed) and delete `remove_ids`; fills `report`. Vectors the
     replaced and removed chunks leave unused are dropped; `sweep_embeddings` drops every unused
     one (a folder sync: it costs a pass over the whole cache). With `encode_sentences`, the
     sentences of articles with several chunks are also encoded one by one: the search uses
-    them to choose which of an article's passages to quote."""
+    them to choose which of an article's passages to quote. With `copies`, wire copies are
+    grouped in the same transactions (index/groups.py)."""
     progress = progress or NoProgress()
     stored = store.article_hashes([a.id for a in articles])
     planned: list[_Planned] = []
@@ -145,6 +149,7 @@ def write_articles(
             remove_ids=remove_ids if last else (),
             replaced=replaced,
             sweep=("all" if sweep_embeddings else "replaced") if last else "none",
+            copies=copies,
         )
 
 
@@ -159,6 +164,7 @@ def _commit_batch(
     remove_ids: Sequence[str],
     replaced: set[str],
     sweep: str,
+    copies: CopyParams | None = None,
 ) -> None:
     missing: dict[str, str] = {}
     for item in batch:
@@ -177,9 +183,15 @@ def _commit_batch(
         # batch counted on finding cached.
         changed = [item.article.id for item in batch if not item.is_new]
         replaced |= store.embed_hashes_of(conn, [*changed, *remove_ids])
+        left: set[str] = set()
+        if copies is not None:
+            groups.ensure_params(conn, copies)
+            left = groups.groups_of(conn, [*changed, *remove_ids])
         for item in batch:
             store.put_article(conn, item.article, item.chunks, item.hashes, item.sentences)
         removed = [aid for aid in remove_ids if store.delete_article(conn, aid)]
+        if copies is not None:
+            groups.update_groups(conn, copies, [item.article for item in batch], left)
         if sweep == "all":
             store.drop_orphan_embeddings(conn)
         elif sweep == "replaced":

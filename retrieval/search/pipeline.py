@@ -10,6 +10,7 @@ import numpy as np
 
 from retrieval.index.snapshot import Snapshot
 from retrieval.search.candidates import Retrieved, retrieve
+from retrieval.search.copies import collapse_copies, with_other_copies
 from retrieval.search.expansion import (
     article_scores as expansion_scores,
 )
@@ -109,6 +110,10 @@ def search_snapshot(
     lap("rerank")
     article_of = snapshot.chunks.article_ids
     ranked_articles = list(dict.fromkeys(article_of[r] for r in ordered))
+    # Wire copies: one copy of a story is quoted, the others are named beside it (copies.py).
+    ordered, also_in = collapse_copies(
+        ordered, article_of, snapshot.copies, retrieved.fused, snapshot.articles
+    )
     capped = cap_per_article(
         ordered,
         article_of,
@@ -175,7 +180,7 @@ def search_snapshot(
     return SearchResult(
         question=question,
         mode=params.mode,
-        hits=hits,
+        hits=with_other_copies(hits, also_in),
         abstained=abstained,
         confidence=confidence,
         nearest=nearest,
@@ -264,12 +269,19 @@ def _browse_window(
             first[article] = row
     published = snapshot.chunks.published_times()
     ordered = sorted(first.values(), key=lambda r: (-np.nan_to_num(published[r], nan=-np.inf), r))
+    # A wire story is listed once, by its original (every copy ties here), naming the others.
+    ordered, also_in = collapse_copies(
+        ordered, snapshot.chunks.article_ids, snapshot.copies, {}, snapshot.articles
+    )
     page = ordered[params.offset : params.offset + params.k]
     matches = _sentence_matches(snapshot, page, [], analyzer)
-    hits = [
-        _hit(snapshot, row, 0.0, None, None, 1.0, match)
-        for row, match in zip(page, matches, strict=True)
-    ]
+    hits = with_other_copies(
+        [
+            _hit(snapshot, row, 0.0, None, None, 1.0, match)
+            for row, match in zip(page, matches, strict=True)
+        ],
+        also_in,
+    )
     return SearchResult(
         question=question,
         mode=params.mode,

@@ -82,17 +82,37 @@ def test_one_url_written_two_ways_is_one_article_against_the_index(engine: Engin
     assert set(engine.snapshot.articles) == {"first"}
 
 
+def _copy_elsewhere() -> Article:
+    """The first article's text on another page."""
+    return make_article("third", "Third", _first().text.upper(), url="http://example.com/b")
+
+
 def test_add_article_reports_the_stored_copy_and_takes_its_file_back_out(
     engine: Engine, settings: RetrievalSettings
 ) -> None:
     added = add_article(engine, settings, _first())
     assert added.report.added == ["web/first"]
-    outcome = add_article(engine, settings, _second())
-    assert outcome.report.duplicates == [("web/second", "web/first")]
+    outcome = add_article(engine, settings, _copy_elsewhere())
+    assert outcome.report.duplicates == [("web/third", "web/first")]
     assert outcome.messages == ["already indexed as web/first"]
     web = settings.articles_dir / "web"
     assert sorted(p.name for p in web.iterdir()) == ["first.md"]
     assert set(engine.snapshot.articles) == {"web/first"}
+
+
+def test_add_article_of_the_same_page_with_other_text_updates_it(
+    engine: Engine, settings: RetrievalSettings
+) -> None:
+    """The page (its URL, written another way) is the article; its new text replaces the old
+    in the same file (tests/retrieval/test_updates.py has the dates and the chunks)."""
+    add_article(engine, settings, _first())
+    outcome = add_article(engine, settings, _second())
+    assert outcome.report.changed == ["web/first"] and not outcome.report.duplicates
+    assert outcome.messages == ["Updated: Second"]
+    web = settings.articles_dir / "web"
+    assert sorted(p.name for p in web.iterdir()) == ["first.md"]
+    stored = engine.get_article("web/first")
+    assert stored is not None and stored.text == _second().text
 
 
 def test_add_article_leaves_a_file_it_did_not_write(
@@ -100,9 +120,9 @@ def test_add_article_leaves_a_file_it_did_not_write(
 ) -> None:
     """An identical file was in the folder already (a duplicate a sync skips): not ours."""
     add_article(engine, settings, _first())
-    there = write_article_file(settings.articles_dir / "web", _second())
-    outcome = add_article(engine, settings, _second())
-    assert outcome.report.duplicates == [("web/second", "web/first")]
+    there = write_article_file(settings.articles_dir / "web", _copy_elsewhere())
+    outcome = add_article(engine, settings, _copy_elsewhere())
+    assert outcome.report.duplicates == [("web/third", "web/first")]
     assert there.exists()
 
 

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "retrieval.duplicates",
             "retrieval.errors",
             "retrieval.files",
+            "retrieval.near_duplicates",
             "retrieval.progress",
             "retrieval.settings",
             "retrieval.third_party",
