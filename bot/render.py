@@ -190,6 +190,10 @@ def time_notes(result: SearchResult, date: DateFormat = short_date) -> list[str]
             notes.append(note)
         else:
             notes.append(f"Articles {window_text(time.window)}.")
+    if time.unmatched_window:
+        notes.append(
+            f"No articles {window_text(time.unmatched_window)}; the best matches from any date."
+        )
     if time.newest_is_old and time.newest_evidence is not None:
         notes.append(f"Newest article on this: {date(time.newest_evidence)}.")
     if time.asked_at is not None:

@@ -200,18 +200,35 @@ class Engine:
         )
         snapshot = self.snapshot
         searched = question
+        when: _ResolvedTime | None = None
         if time_aware:
             when = self._time_params(question, at, window, snapshot)
             params = dataclasses.replace(params, time=when.params)
             searched = when.text or question
-        result = search_snapshot(
+        result = self._search(snapshot, searched, params)
+        if when is not None and result.time.empty_window and when.from_words_only:
+            # "Who won the vote on Saturday?" may mean the Saturday an article tells of, not
+            # one it was published on: with no article from then, the best matches from
+            # any date, said so, rather than nothing. Operators, options and questions that
+            # are only a time keep their window.
+            assert params.time is not None
+            unwindowed = dataclasses.replace(params.time, window=None)
+            retry = self._search(
+                snapshot, when.without_operators, dataclasses.replace(params, time=unwindowed)
+            )
+            result = dataclasses.replace(
+                retry, time=dataclasses.replace(retry.time, unmatched_window=when.params.window)
+            )
+        return dataclasses.replace(result, question=question)
+
+    def _search(self, snapshot: Snapshot, question: str, params: SearchParams) -> SearchResult:
+        return search_snapshot(
             snapshot,
-            searched,
+            question,
             params,
             encode_query=self.embedder.encode_query,
             analyzer=self._analyzer,
         )
-        return dataclasses.replace(result, question=question)
 
     def _time_params(
         self,
@@ -247,7 +264,13 @@ class Engine:
             freshness_weight=settings.freshness_weight if dated else 0.0,
             freshness_half_life_days=settings.freshness_half_life_days,
         )
-        return _ResolvedTime(params, query.text)
+        from_words = query.phrase is not None and not query.explicit and window is None
+        return _ResolvedTime(
+            params,
+            query.text,
+            from_words_only=from_words and not params.browse,
+            without_operators=query.without_operators,
+        )
 
     def check_question(self, question: str) -> str:
         """The question as it is searched, or the refusal every front end shows (the bot asks
@@ -481,6 +504,8 @@ class Engine:
 class _ResolvedTime:
     params: TimeParams
     text: str  # the question without its time operators and phrases
+    from_words_only: bool  # the window is the question's words' alone (no operator, option)
+    without_operators: str  # the question with its phrases but without operators
 
 
 def _aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:

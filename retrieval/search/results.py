@@ -88,6 +88,7 @@ class SearchResultJson(TypedDict):
     newest_before_title: str | None
     newest_evidence: str | None
     newest_is_old: bool
+    unmatched_window: WindowJson | None
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ class TimeContext:
     # the latest (a reply then says "Newest article on this: 3 Mar 2024").
     newest_evidence: dt.datetime | None = None
     newest_is_old: bool = False
+    # The window the question's words named when it held no article, so the hits are the
+    # best matches from any date (a topic question's "on Saturday" may be an event's day).
+    unmatched_window: TimeWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -164,4 +168,9 @@ class SearchResult:
             "newest_before_title": self.time.newest_before_title,
             "newest_evidence": iso(self.time.newest_evidence),
             "newest_is_old": self.time.newest_is_old,
+            "unmatched_window": (
+                {"since": iso(unmatched.since), "before": iso(unmatched.before)}
+                if (unmatched := self.time.unmatched_window)
+                else None
+            ),
         }

@@ -82,6 +82,7 @@ class TimeQuery:
     recency: bool  # the question asks for the current state (latest, still, now, …)
     explicit: bool  # the window came from operators, not from words
     one_day: bool = False  # the words named a single day ("on Saturday", "yesterday")
+    without_operators: str = ""  # the question with its phrases, without its operators
 
 
 def parse_time_query(question: str, now: dt.datetime, *, phrases: bool = True) -> TimeQuery:
@@ -89,6 +90,7 @@ def parse_time_query(question: str, now: dt.datetime, *, phrases: bool = True) -
     `phrases` only operators count (for collections that hold no dated article, where "in
     1998" is about the events, not about when articles were written)."""
     window, text, explicit = _operators(question, now)
+    without_operators = " ".join(text.split())
     phrase: str | None = None
     one_day = False
     if phrases:
@@ -101,7 +103,7 @@ def parse_time_query(question: str, now: dt.datetime, *, phrases: bool = True) -
             text = text[: match.start()] + " " + text[match.end() :]
     recency = _RECENCY.search(question) is not None
     text = " ".join(text.split())
-    return TimeQuery(text, window, phrase, recency, explicit, one_day)
+    return TimeQuery(text, window, phrase, recency, explicit, one_day, without_operators)
 
 
 def with_next_day(window: TimeWindow) -> TimeWindow:

@@ -253,7 +253,7 @@ def test_sources_sort_by_published_or_added_and_show_dates(
         "2015-12-16T09:00:00-05:00",
     )
     assert set(first) == {
-        "id", "title", "url", "published", "updated", "source", "added", "chunks"
+        "id", "title", "url", "published", "updated", "source", "added", "chunks", "group"
     }  # fmt: skip
     by_added = json.loads(built.run("sources", "--json", "--sort", "added").stdout)
     assert by_added["order"] == "added" and by_added["articles"][0]["id"] == "oldest"

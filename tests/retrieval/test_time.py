@@ -186,11 +186,12 @@ def test_dates_only_decide_between_close_articles(engine: Engine) -> None:
         text="The harbour ferry moves to a winter timetable with sailings every forty minutes.",
         published=dt.datetime(2025, 6, 1, tzinfo=UTC),
     )
+    # The same fact in other words (not a wire copy of the first, which would be grouped).
     new = Article(
         id="new",
-        title="Ferry timetable changes again",
-        text="The harbour ferry moves to a winter timetable with sailings every forty minutes "
-        "from Monday.",
+        title="Winter sailings for the harbour ferry",
+        text="From Monday, harbour ferry sailings leave every forty minutes as the winter "
+        "timetable starts, the operator told passengers in a notice posted at the quay.",
         published=dt.datetime(2025, 9, 3, tzinfo=UTC),
     )
     engine.add([old, new, FRESH_OFF_TOPIC])
@@ -202,3 +203,20 @@ def test_dates_only_decide_between_close_articles(engine: Engine) -> None:
     )
     unweighted = engine.search("harbour ferry winter timetable sailings", at=THURSDAY_EVENING)
     assert _articles(unweighted)[:2] == ["old", "new"]  # so the date made the difference
+
+
+def test_a_topic_question_whose_day_holds_nothing_is_answered_from_any_date(
+    engine: Engine,
+) -> None:
+    """'on Saturday' in a topic question may be the day an article tells of: with nothing
+    published then, the best matches from any date, and the reply says so."""
+    _dated_engine(engine)
+    result = engine.search("Which schools closed on Saturday?", at=THURSDAY_EVENING)
+    assert not result.abstained and _articles(result)[0] == "water-1"
+    assert result.time.window is None
+    assert result.time.unmatched_window == TimeWindow(
+        dt.datetime(2025, 8, 30, tzinfo=UTC), dt.datetime(2025, 9, 1, tzinfo=UTC)
+    )
+    # An operator is a demand, not a reading: its empty window stays empty.
+    strict = engine.search("Which schools closed? on:2025-08-30", at=THURSDAY_EVENING)
+    assert strict.abstained and strict.time.empty_window
