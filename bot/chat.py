@@ -11,6 +11,7 @@ import click
 
 from bot.render import group_label, render_status_lines, render_text
 from retrieval.collection import add_sources, remove_article
+from retrieval.dates import short_date
 from retrieval.engine import Engine
 from retrieval.errors import NewsdeskError
 from retrieval.settings import RetrievalSettings
@@ -22,7 +23,7 @@ Type a question, or one of:
   /ask QUESTION        the same as typing the question
   /more                the next excerpts for the last question
   /add PATH|URL ...    add articles (files, folders, JSONL, http(s) pages)
-  /sources [SEARCH]    list articles, newest first
+  /sources [SEARCH]    list articles, newest published first, with their dates
   /remove ARTICLE_ID   remove an article
   /status              what the index holds
   /help                this text
@@ -102,10 +103,11 @@ class ChatSession:
         page, total = self.engine.list_articles(search, limit=20)
         if not page:
             return "No articles match." if search else "The index is empty."
-        lines = [
-            f"{item.title}  [{item.id}]" + (f"  ({label})" if (label := group_label(item)) else "")
-            for item in page
-        ]
+        lines = []
+        for item in page:
+            date = short_date(item.published) if item.published is not None else "undated"
+            label = group_label(item)
+            lines.append(f"{date}  {item.title}  [{item.id}]" + (f"  ({label})" if label else ""))
         lines.append(f"({len(page)} of {total})")
         return "\n".join(lines)
 

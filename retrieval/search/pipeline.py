@@ -161,7 +161,10 @@ def search_snapshot(
     hits: list[Hit] = []
     nearest: list[str] = []
     if abstained:
-        nearest = [snapshot.articles[a].title for a in ranked_articles[:NEAREST_TITLES]]
+        # One title per story: the copies of a wire story would name it several times.
+        stories = dict.fromkeys(snapshot.copies.group_of.get(a, a) for a in ranked_articles)
+        first_of = {snapshot.copies.group_of.get(a, a): a for a in reversed(ranked_articles)}
+        nearest = [snapshot.articles[first_of[g]].title for g in list(stories)[:NEAREST_TITLES]]
     else:
         _vary_highlights(snapshot, page, sentences, query_tokens, analyzer)
         for row in page:

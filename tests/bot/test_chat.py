@@ -34,7 +34,8 @@ def test_ask_renders_the_citations_discord_shows(services: Services) -> None:
 def test_commands_match_the_bot(services: Services, tmp_path: Path) -> None:
     chat = session(services)
     assert "Articles: 4" in (chat.handle("/status") or "")
-    assert "The life of honey bees  [bees]" in (chat.handle("/sources bee") or "")
+    assert "undated  The life of honey bees  [bees]" in (chat.handle("/sources bee") or "")
+    assert "1 Mar 2024  High-speed trains in Europe  [trains]" in (chat.handle("/sources") or "")
     note = tmp_path / "tides.md"
     note.write_text("# Tide tables\n\nTides rise twice a day along this coast.\n")
     assert "Added 1 article" in (chat.handle(f"/add {note}") or "")

@@ -239,3 +239,13 @@ def test_a_changed_threshold_regroups_at_the_next_write(
     on.add([make_article("note2", "Note two", "Another unrelated note about trains.")])
     assert _groups(on)["herald-flood"] == "wire-flood"
     assert _groups(on)["gazette-flood"] is None
+
+
+def test_no_good_match_names_a_wire_story_once(settings: RetrievalSettings) -> None:
+    strict = settings.model_copy(update={"abstain_threshold": 1.0})  # every answer abstains
+    engine = Engine(strict, HashingEmbedder()).open()
+    engine.add(wire())
+    result = engine.search("Arlen River flood barriers Brookfield levee")
+    assert result.abstained
+    assert result.nearest.count(TITLE) == 1
+    assert "Mayor visits shelters" in result.nearest  # another story is not a copy
