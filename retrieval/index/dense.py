@@ -14,6 +14,7 @@ only when it changed (its file name is its `base_id`), plus the small delta and 
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import uuid
@@ -149,15 +150,16 @@ class DenseIndex:
         return DenseIndex(index, self.dimension, base_id=uuid.uuid4().hex, removed=removed)
 
     def search(
-        self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+        self, query: np.ndarray, k: int, allowed: IdFilter | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and cosine scores, best first; only `allowed_ids` (sorted) when given:
-        the filter works inside the search, so a narrow one still fills the k places."""
+        """Chunk ids and cosine scores, best first; only `allowed` ids when given: the
+        filter works inside the search, so a narrow one still fills the places it can."""
+        allowed_ids = allowed.ids if allowed is not None else None
         k = min(k, self.size if allowed_ids is None else len(allowed_ids))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query_row = query.reshape(1, -1).astype(np.float32)
-        found, found_scores = self._search_base(query_row, k, allowed_ids)
+        found, found_scores = self._search_base(query_row, k, allowed)
         if len(self._delta_ids):
             scores = self._delta_vectors @ query_row[0]
             if allowed_ids is not None:
@@ -171,7 +173,7 @@ class DenseIndex:
         return found.astype(np.int64), found_scores.astype(np.float32)
 
     def _search_base(
-        self, query_row: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+        self, query_row: np.ndarray, k: int, allowed: IdFilter | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, int(self._index.ntotal))
         if k <= 0:
@@ -183,12 +185,12 @@ class DenseIndex:
         selector = self._live_selector()
         bitmap: np.ndarray | None = None
         share = 1.0
-        if allowed_ids is not None:
+        if allowed is not None:
             # Allowed ids are live rows' ids, so they already leave the tombstones out. The
             # bitmap stays referenced here while FAISS reads it through a raw pointer.
-            bitmap = _id_bitmap(allowed_ids)
+            bitmap = allowed.bitmap
             selector = faiss.IDSelectorBitmap(len(bitmap) * 8, faiss.swig_ptr(bitmap))
-            share = max(len(allowed_ids) / max(self.size, 1), 1e-6)
+            share = max(len(allowed.ids) / max(self.size, 1), 1e-6)
         if self._flat:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         else:
@@ -273,11 +275,19 @@ class DenseIndex:
         return loaded
 
 
-def _id_bitmap(ids: np.ndarray) -> np.ndarray:
-    """FAISS's `IDSelectorBitmap` layout: bit i of byte i // 8 (lowest first) is id i."""
-    member = np.zeros(int(ids[-1]) + 1 if len(ids) else 1, dtype=bool)
-    member[ids] = True
-    return np.packbits(member, bitorder="little")
+class IdFilter:
+    """The chunk ids one search may return (sorted), and the bitmap FAISS reads them from,
+    made once per search however many times it searches."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+
+    @functools.cached_property
+    def bitmap(self) -> np.ndarray:
+        """FAISS's `IDSelectorBitmap` layout: bit i of byte i // 8 (lowest first) is id i."""
+        member = np.zeros(int(self.ids[-1]) + 1 if len(self.ids) else 1, dtype=bool)
+        member[self.ids] = True
+        return np.packbits(member, bitorder="little")
 
 
 def _inner(index: FaissIndex) -> FaissIndex:

@@ -9,6 +9,7 @@ import numpy as np
 from retrieval.index.snapshot import Snapshot
 from retrieval.search.fusion import convex_fusion, reciprocal_rank_fusion
 from retrieval.search.params import SearchParams
+from retrieval.search.recency import RowFilter
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,11 @@ def retrieve(
     extra: ExtraTerms | None,
     params: SearchParams,
     pool: int,
-    allowed: np.ndarray | None = None,
+    allowed: RowFilter | None = None,
 ) -> Retrieved:
     """`pool` candidates from each retriever the mode uses, fused; `extra` adds words.
-    `allowed` (a mask of rows, e.g. a time window) filters inside both retrievers, so a
-    narrow filter still fills the pool with the best rows it lets through."""
+    `allowed` (the rows of a time window) filters inside both retrievers, so a narrow
+    filter still fills the pool with the best rows it lets through."""
     convex = params.mode == "hybrid" and params.fusion == "convex" and query_vector is not None
     dense_rows = np.zeros(0, dtype=np.int64)
     if query_vector is not None:
@@ -59,12 +60,13 @@ def retrieve(
     bm25_max = 0.0
     if params.mode in ("hybrid", "bm25") and len(snapshot.chunks):
         all_bm25 = snapshot.lexical.scores(query_tokens)
-        if all_bm25 is not None and allowed is not None:
-            all_bm25 = np.where(allowed, all_bm25, np.float32(0.0))
-        if extra is not None and allowed is not None:
-            extra = ExtraTerms(
-                np.where(allowed, extra.scores, np.float32(0.0)), extra.max_score, extra.first_rows
-            )
+        if allowed is not None:
+            # Scores outside the window become 0, which BM25 search never returns. In place:
+            # both arrays were made for this search (~0.4 ms at a million rows each).
+            if all_bm25 is not None:
+                np.multiply(all_bm25, allowed.mask, out=all_bm25)
+            if extra is not None:
+                np.multiply(extra.scores, allowed.mask, out=extra.scores)
         bm25_max = snapshot.lexical.max_score(query_tokens)
         if extra is None:
             # Convex fusion scores every candidate either way: only RRF needs their ranks.
@@ -99,14 +101,14 @@ def retrieve(
 
 
 def _dense_rows(
-    snapshot: Snapshot, query_vector: np.ndarray, pool: int, allowed: np.ndarray | None
+    snapshot: Snapshot, query_vector: np.ndarray, pool: int, allowed: RowFilter | None
 ) -> np.ndarray:
     if allowed is None:
         ids, _ = snapshot.dense.search(query_vector, pool)
         return snapshot.chunks.rows_of(ids)
-    rows = np.flatnonzero(allowed)
+    rows = allowed.rows
     if len(rows) > EXACT_FILTERED_ROWS and snapshot.dense.kind != "flat":
-        ids, _ = snapshot.dense.search(query_vector, pool, allowed_ids=snapshot.chunks.ids[rows])
+        ids, _ = snapshot.dense.search(query_vector, pool, allowed.ids)
         return snapshot.chunks.rows_of(ids)
     if not len(rows) or pool <= 0:
         return np.zeros(0, dtype=np.int64)

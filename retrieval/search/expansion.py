@@ -19,6 +19,7 @@ from retrieval.index.snapshot import Snapshot
 from retrieval.search.candidates import ExtraTerms, Retrieved, rescore, retrieve
 from retrieval.search.fusion import order_by_score
 from retrieval.search.params import SearchParams
+from retrieval.search.recency import RowFilter
 from retrieval.text.analyzer import Analyzer
 
 
@@ -30,7 +31,7 @@ def expanded_retrieval(
     params: SearchParams,
     pool: int,
     analyzer: Analyzer,
-    allowed: np.ndarray | None = None,
+    allowed: RowFilter | None = None,
 ) -> Retrieved:
     """A second pass with the question moved toward the best first-pass passages (Rocchio on
     the vector, RM-style expansion terms weighted by frequency x IDF for BM25), under the

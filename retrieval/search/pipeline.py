@@ -22,7 +22,12 @@ from retrieval.search.fusion import cap_per_article, order_by_score
 from retrieval.search.highlight import SentenceMatch, best_sentences
 from retrieval.search.links import text_fragment_link
 from retrieval.search.params import SearchParams, TimeParams
-from retrieval.search.recency import best_per_article, time_weighted_order, visible_rows
+from retrieval.search.recency import (
+    RowFilter,
+    best_per_article,
+    time_weighted_order,
+    visible_rows,
+)
 from retrieval.search.results import Hit, SearchResult, TimeContext
 from retrieval.text.analyzer import Analyzer
 
@@ -254,14 +259,14 @@ def _browse_window(
     snapshot: Snapshot,
     question: str,
     params: SearchParams,
-    allowed: np.ndarray | None,
+    allowed: RowFilter | None,
     analyzer: Analyzer,
     timings: dict[str, float],
 ) -> SearchResult:
     """A question that is only its window ("What happened yesterday?"): the window's
     articles, newest first, each by its opening passage (a news story's lead)."""
     assert params.time is not None
-    rows = np.flatnonzero(allowed) if allowed is not None else np.arange(len(snapshot.chunks))
+    rows = allowed.rows if allowed is not None else np.arange(len(snapshot.chunks))
     first: dict[str, int] = {}
     for row in rows.tolist():
         article = snapshot.chunks.article_ids[row]

@@ -16,11 +16,13 @@ so that a fresh off-topic article never beats an on-topic one:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from retrieval.documents import Article
+from retrieval.index.dense import IdFilter
 from retrieval.index.snapshot import ChunkTable
 from retrieval.search.params import TimeParams
 
@@ -30,10 +32,30 @@ _DAY_SECONDS = 86_400.0
 RELEVANT_SHARE = 0.6
 
 
-def visible_rows(chunks: ChunkTable, time: TimeParams | None) -> np.ndarray | None:
-    """A mask of the rows a search may return, or None when it may return every row. In a
-    window, undated articles are out (they cannot be shown to be inside it); answering as
-    of a past moment, articles published after it are out and undated ones stay."""
+class RowFilter:
+    """The rows one search may return, in the forms the retrievers read (a mask for BM25,
+    row numbers for an exact dense scan, chunk ids for FAISS), each made once per search."""
+
+    def __init__(self, mask: np.ndarray, chunks: ChunkTable) -> None:
+        self.mask = mask
+        self._chunks = chunks
+
+    @functools.cached_property
+    def rows(self) -> np.ndarray:
+        return np.flatnonzero(self.mask)
+
+    @functools.cached_property
+    def ids(self) -> IdFilter:
+        return IdFilter(self._chunks.ids[self.rows])
+
+    def any(self) -> bool:
+        return bool(self.mask.any())
+
+
+def visible_rows(chunks: ChunkTable, time: TimeParams | None) -> RowFilter | None:
+    """The rows a search may return, or None when it may return every row. In a window,
+    undated articles are out (they cannot be shown to be inside it); answering as of a past
+    moment, articles published after it are out and undated ones stay."""
     if time is None or (time.window is None and not time.hide_after_now) or not len(chunks):
         return None
     published = chunks.published_times()
@@ -48,7 +70,8 @@ def visible_rows(chunks: ChunkTable, time: TimeParams | None) -> np.ndarray | No
             mask = ~later
         else:
             mask &= ~later
-    return mask
+    assert mask is not None
+    return RowFilter(mask, chunks)
 
 
 def time_weighted_order(

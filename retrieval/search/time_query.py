@@ -54,7 +54,7 @@ _PHRASE = re.compile(
 # Questions that ask for the current state of things prefer newer evidence.
 _RECENCY = re.compile(
     r"(?<!\w)(?:latest|newest|most\s+recent(?:ly)?|recent(?:ly)?|now|current(?:ly)?|still"
-    r"|new|so\s+far|any\s+updates?|updates?\s+on|today|this\s+week|as\s+of)(?!\w)",
+    r"|new(?!\s+(?-i:[A-Z]))|so\s+far|any\s+updates?|updates?\s+on|today|this\s+week|as\s+of)(?!\w)",
     re.IGNORECASE,
 )
 

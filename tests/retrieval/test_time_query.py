@@ -72,6 +72,8 @@ def test_phrases_off_keeps_only_operators() -> None:
         ("Who is the current mayor?", True),
         ("Who opened the bridge in 1932?", False),
         ("Renewal of the library lease", False),  # "new" only as a whole word
+        ("What did the New York office announce?", False),  # a name, not "new"
+        ("Which new stadium opens in spring?", True),
     ],
 )
 def test_recency_words(question: str, recency: bool) -> None:
