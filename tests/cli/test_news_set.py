@@ -22,6 +22,7 @@ from tests.factories import REPO
 
 NEWS = REPO / "bench" / "news"
 UTC = dt.UTC
+LONG_WORDS = (600, 1000)  # a long article: what picking the right passage is measured on
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,9 @@ def test_articles_are_dated_sourced_and_news_sized(news_articles: dict[str, Arti
         assert article.source, article.id
         host = urlsplit(article.url or "").hostname or ""
         assert host.endswith(("example.com", "example.org")), article.id
-        assert 120 <= len(article.text.split()) <= 400, article.id
+        words = len(article.text.split())
+        # Short stories, one passage each, or long ones of several passages (below).
+        assert 120 <= words <= 400 or 600 <= words <= LONG_WORDS[1], (article.id, words)
     # Wire copies are near-duplicates, not the same text: every article is indexed.
     kept, duplicates = dedupe(news_articles.values())
     assert not duplicates and len(kept) == len(news_articles)
@@ -62,6 +65,30 @@ def test_questions_cite_existing_articles_with_verbatim_answers_asked_after_them
             assert article.published <= query.asked_at, (query.qid, article_id)
             days = query.asked_at.astimezone(UTC).date() - article.published.astimezone(UTC).date()
             assert days.days <= 5, (query.qid, article_id)
+
+
+def test_long_articles_hide_most_answers_past_their_first_half(
+    news_articles: dict[str, Article],
+) -> None:
+    """The long articles are there to measure quoting the right passage of a long story: a
+    question paraphrases one fact, and most of those facts are deep in the text, not in the
+    lead paragraph a retriever would quote by default."""
+    low, high = LONG_WORDS
+    long = {i: a for i, a in news_articles.items() if len(a.text.split()) >= low}
+    assert len(long) >= 14
+    assert all(len(a.text.split()) <= high and a.text.count("\n\n") >= 10 for a in long.values())
+    queries = [q for q in load_queries([NEWS / "queries.jsonl"]) if set(q.relevant) & set(long)]
+    assert len(queries) >= 40 and {i for q in queries for i in q.relevant} == set(long)
+    deep = 0
+    for query in queries:
+        assert query.relevant == (query.relevant[0],), query.qid  # one article, one fact
+        article = long[query.relevant[0]]
+        assert article.published is not None and query.asked_at is not None
+        days = query.asked_at.astimezone(UTC).date() - article.published.astimezone(UTC).date()
+        assert days.days <= 3, query.qid  # asked while the story is news
+        start = min(p for a in query.answers if (p := article.text.find(a)) >= 0)
+        deep += start >= len(article.text) / 2
+    assert deep * 3 >= 2 * len(queries), (deep, len(queries))
 
 
 def test_asked_at_dates_mean_the_end_of_the_day_in_utc(tmp_path: Path) -> None:
