@@ -106,10 +106,18 @@ def search_snapshot(
         )
     if feedback is not None:
         ordered = reorder_articles(ordered, snapshot.chunks.article_ids, *feedback)
-    if when is not None and ordered:
+    row_times = snapshot.chunks.published
+    if when is not None and ordered and row_times is not None:  # None: nothing is dated
         if article_scores is None:
             article_scores = best_per_article(ordered, retrieved.fused, snapshot.chunks.article_ids)
-        by_time = time_weighted_order(article_scores, snapshot.articles, when)
+        # An article's time from its rows' column: no article record is read per candidate.
+        published = {
+            article_of_row: float(row_times[row])
+            for row in ordered
+            if (article_of_row := snapshot.chunks.article_ids[row]) in article_scores
+            and not np.isnan(row_times[row])
+        }
+        by_time = time_weighted_order(article_scores, published, when)
         if by_time is not None:
             ordered = reorder_articles(ordered, snapshot.chunks.article_ids, by_time, ordered)
     lap("rerank")

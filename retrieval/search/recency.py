@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from retrieval.documents import Article
 from retrieval.index.dense import IdFilter
 from retrieval.index.snapshot import ChunkTable
 from retrieval.search.params import TimeParams
@@ -45,11 +44,15 @@ class RowFilter:
         return np.flatnonzero(self.mask)
 
     @functools.cached_property
+    def count(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+    @functools.cached_property
     def ids(self) -> IdFilter:
-        return IdFilter(self._chunks.ids[self.rows])
+        return IdFilter.of_rows(self._chunks.ids, self.mask, self.count)
 
     def any(self) -> bool:
-        return bool(self.mask.any())
+        return self.count > 0
 
 
 def visible_rows(chunks: ChunkTable, time: TimeParams | None) -> RowFilter | None:
@@ -76,16 +79,13 @@ def visible_rows(chunks: ChunkTable, time: TimeParams | None) -> RowFilter | Non
 
 def time_weighted_order(
     article_scores: Mapping[str, float],
-    articles: Mapping[str, Article],
+    published: Mapping[str, float],
     time: TimeParams,
 ) -> list[str] | None:
-    """Articles by relevance and time, best first; None when time changes nothing (no dated
-    article among them, no weight, or no positive score to weigh)."""
-    dated = {
-        a: published.timestamp()
-        for a in article_scores
-        if (published := articles[a].published) is not None
-    }
+    """Articles by relevance and time (`published`: epoch seconds of the dated ones), best
+    first; None when time changes nothing (no dated article among them, no weight, or no
+    positive score to weigh)."""
+    dated = {a: published[a] for a in article_scores if a in published}
     best = max(article_scores.values(), default=0.0)
     later_weight = time.recency_weight if time.recency else time.later_reports_weight
     if not dated or best <= 0 or not (later_weight > 0 or time.freshness_weight > 0):

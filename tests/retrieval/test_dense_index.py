@@ -9,7 +9,7 @@ import pytest
 
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
-from retrieval.index.dense import DenseIndex
+from retrieval.index.dense import DenseIndex, IdFilter
 from retrieval.settings import RetrievalSettings
 from tests.factories import SAMPLE_ARTICLES, make_article
 
@@ -152,3 +152,39 @@ def test_engine_above_the_limit_adds_removes_and_reloads(settings: RetrievalSett
     reopened = Engine(settings, HashingEmbedder()).open()
     assert reopened.snapshot.dense.size == len(reopened.snapshot.chunks)
     assert reopened.search("owls hunting mice", mode="dense").hits[0].article_id == "owls"
+
+
+def test_id_filters_from_rows_match_those_from_ids() -> None:
+    rng = np.random.default_rng(5)
+    for ids in (np.arange(10, 510, dtype=np.int64), np.sort(rng.choice(2000, 500, replace=False))):
+        mask = rng.random(len(ids)) < 0.3
+        from_rows = IdFilter.of_rows(ids, mask, int(mask.sum()))
+        from_ids = IdFilter.of_ids(ids[mask])
+        assert np.array_equal(from_rows.bitmap[: len(from_ids.bitmap)], from_ids.bitmap)
+        assert not from_rows.bitmap[len(from_ids.bitmap) :].any()
+        assert np.array_equal(from_rows.contains(ids), mask)
+        assert not from_rows.contains(np.array([ids[-1] + 100], dtype=np.int64)).any()
+
+
+@pytest.mark.parametrize("exact_limit", [10**6, 0])  # flat, HNSW
+def test_a_filtered_search_returns_only_allowed_ids_and_fills_its_places(
+    exact_limit: int,
+) -> None:
+    vectors = _unit(400)
+    ids = np.arange(1, 401, dtype=np.int64)
+    index = DenseIndex.build(ids[:300], vectors[:300], 32, exact_limit=exact_limit)
+    added = vectors[300:]
+    index = index.updated(
+        removed_ids=np.zeros(0, dtype=np.int64),
+        added_ids=ids[300:],
+        added_vectors=added,
+        all_ids=ids,
+        all_vectors=vectors,
+        exact_limit=exact_limit,
+    )
+    allowed = ids[(ids % 5 == 0)]  # a fifth, in the base and in the delta
+    found, scores = index.search(vectors[9], 30, IdFilter.of_ids(allowed))
+    assert len(found) == 30 and set(found.tolist()) <= set(allowed.tolist())
+    exact = allowed[np.argsort(-(vectors[allowed - 1] @ vectors[9]))][:30]
+    assert len(set(found.tolist()) & set(exact.tolist())) >= 27
+    assert np.all(np.diff(scores) <= 1e-6)
