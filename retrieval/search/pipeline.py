@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 import time
 from collections.abc import Callable
 
@@ -30,6 +32,7 @@ from retrieval.search.recency import (
 )
 from retrieval.search.results import Hit, SearchResult, TimeContext
 from retrieval.text.analyzer import Analyzer
+from retrieval.text.passage_sentences import Sentences
 
 __all__ = ["SearchParams", "search_snapshot"]
 
@@ -399,6 +402,47 @@ def _vary_highlights(
         used.add((match.start, match.end))
 
 
+def _article_specific_matches(
+    snapshot: Snapshot,
+    rows: list[int],
+    passages: list[Sentences],
+    query_tokens: list[str],
+    analyzer: Analyzer,
+    article_of: list[str],
+) -> dict[int, SentenceMatch]:
+    """Each row's best sentence with the question's words weighted, besides their IDF
+    in the collection, by how few of the article's passages hold them. Choosing between
+    passages of one article, the words naming its topic (its title's, and those in every
+    passage: "Bramcote Vale Academy", "inspectors") say nothing about which passage
+    answers; the words found in one passage ("sixth form", "chaired") do."""
+    by_article: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        by_article.setdefault(article_of[row], []).append(position)
+    wanted = set(query_tokens)
+    shares: dict[int, SentenceMatch] = {}
+    for article_id, positions in by_article.items():
+        count = len(positions)
+        title_words = set(analyzer.tokens([snapshot.articles[article_id].title])[0])
+        holding = dict.fromkeys(wanted, 0)
+        for position in positions:
+            present = wanted.intersection(itertools.chain.from_iterable(passages[position].words))
+            for term in present:
+                holding[term] += 1
+        for term in wanted & title_words:
+            holding[term] = count
+        scale = math.log1p(count)
+        weights = {
+            t: snapshot.lexical.idf(t)
+            * (math.log1p(count / holding[t]) / scale if holding[t] else 1.0)
+            for t in wanted
+        }
+        article_passages = [passages[p] for p in positions]
+        found = best_sentences(article_passages, query_tokens, weights.__getitem__)
+        for position, match in zip(positions, found, strict=True):
+            shares[rows[position]] = match
+    return shares
+
+
 def _rerank_by_sentence(
     snapshot: Snapshot,
     ordered: list[int],
@@ -409,7 +453,8 @@ def _rerank_by_sentence(
     query_vector: np.ndarray | None,
 ) -> tuple[list[int], dict[int, SentenceMatch]]:
     """Chooses, within each article, which passage to cite first: the one with a sentence
-    holding most of the question's rare words, and the sentence closest to it in meaning
+    holding most of the question's rare words (rare in the collection and among the
+    article's passages, see _article_specific_shares), and the sentence closest to it in meaning
     (answers sit in sentences, and fusion cannot see sentence boundaries; the cosine also
     finds answers that paraphrase the question). Articles keep the places fusion gave them,
     so the article ranking is unchanged; only the passage shown in each place can change."""
@@ -421,10 +466,18 @@ def _rerank_by_sentence(
     # Only articles with several passages in the head have a choice to make; the others'
     # sentences are matched later if they are shown (most of the rerank's cost is this).
     contested = [head[p] for positions in places.values() if len(positions) > 1 for p in positions]
-    found = _sentence_matches(snapshot, contested, query_tokens, analyzer)
+    passages = snapshot.sentences.get(contested, snapshot.passage, analyzer.tokens)
+    found = best_sentences(passages, query_tokens, snapshot.lexical.idf)
     matches = dict(zip(contested, found, strict=True))
-    rescored = {
-        row: fused[row] + params.sentence_weight * match.share for row, match in matches.items()
+    specific = _article_specific_matches(
+        snapshot, contested, passages, query_tokens, analyzer, article_of
+    )
+    rescored = {row: fused[row] + params.sentence_weight * specific[row].share for row in matches}
+    # The sentence shown in bold is the article-specific one too; the confidence keeps the
+    # plain share, so abstention means what it did.
+    matches = {
+        row: SentenceMatch(specific[row].start, specific[row].end, match.share)
+        for row, match in matches.items()
     }
     has_sentences = snapshot.sentence_vectors is not None
     if params.sentence_cosine_weight > 0 and has_sentences and query_vector is not None:
