@@ -43,8 +43,12 @@ _MONTH_YEAR = rf"(?:{_MONTH_NAME}(?:\s+{_YEAR})?|{_ANY_MONTH}\s+{_YEAR})"
 _PHRASE = re.compile(
     r"(?<![\w-])(?:"
     rf"(?P<prep>on|since|before|after|from|until|in)?\s*(?P<day>{_EXPLICIT_DAY})"
-    rf"|(?P<wprep>on|since|before|until)?\s*(?:last\s+)?(?P<weekday>{_WEEKDAY})"
-    r"|(?P<rel>today|yesterday|this\s+week|last\s+week|past\s+week|this\s+month|last\s+month"
+    # A weekday is a day when a preposition or "last" says so, or when nothing follows it
+    # ("What happened Tuesday?"); "Sunday trains" or "Monday's meeting" name no window.
+    rf"|(?:(?P<wprep>on|since|before|until|last)\s+|(?:last\s+))?(?P<weekday>{_WEEKDAY})"
+    r"(?(wprep)|(?=\s*(?:[?.!,;]|$)))"
+    r"|(?P<rel>today|yesterday|this\s+week|last\s+week|past\s+week|last\s+weekend"
+    r"|this\s+month|last\s+month"
     r"|this\s+year|last\s+year|(?:in\s+the\s+)?(?:past|last)\s+(?P<n>\d{1,3})\s+days)"
     rf"|(?P<mprep>in|since|before|during)\s+(?P<month>{_MONTH_YEAR})"
     rf"|(?P<yprep>in|since|before|during)\s+(?P<year>{_YEAR})"
@@ -180,6 +184,9 @@ def _relative(name: str, days: str | None, now: dt.datetime, today: dt.datetime)
         # The calendar week or the seven days before today, whichever began first: "this
         # week" on a Monday still means the days just past.
         return TimeWindow(min(monday, today - 7 * _DAY), end)
+    if name == "last weekend":
+        saturday = today - ((today.weekday() - 5) % 7 or 7) * _DAY
+        return TimeWindow(saturday, saturday + 2 * _DAY)
     if name in ("last week", "past week"):
         if name == "past week":
             return TimeWindow(today - 7 * _DAY, end)

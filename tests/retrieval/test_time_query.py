@@ -24,6 +24,9 @@ def _day(month: int, day: int, year: int = 2025) -> dt.datetime:
         ("rail strike this week", _day(8, 28), _day(9, 5), "rail strike"),
         ("rail strike last week", _day(8, 25), _day(9, 1), "rail strike"),
         ("What happened on Tuesday?", _day(9, 2), _day(9, 3), "What happened ?"),
+        ("What happened Tuesday?", _day(9, 2), _day(9, 3), "What happened ?"),
+        ("scores last Saturday", _day(8, 30), _day(8, 31), "scores"),
+        ("What happened last weekend?", _day(8, 30), _day(9, 1), "What happened ?"),
         ("What happened on 2 September 2025?", _day(9, 2), _day(9, 3), "What happened ?"),
         ("Who won on Sep 2?", _day(9, 2), _day(9, 3), "Who won ?"),
         ("storms on 14th of December", _day(12, 14, 2024), _day(12, 15, 2024), "storms"),
@@ -52,6 +55,8 @@ def test_windows(
         "Who wrote the March on Washington speech?",  # a month as a name, no preposition
         "What is the capital of France?",
         "Which team won the 2024 final?",  # a year, not "in 2024"
+        "Which station loses its Sunday trains?",  # a weekday naming trains, not a day
+        "What did Monday's meeting decide?",
     ],
 )
 def test_no_window(question: str) -> None:
