@@ -2,7 +2,8 @@
 set (bench/news: 64 dated articles written for newsdesk, 14 of them long, 132 questions with
 `asked_at`), with the default encoder, in every mode: each question asked as of its
 `asked_at` (articles published later hidden, "latest" and "on Tuesday" meaning then) and
-with dates playing no part. Records the questions each row misses, for looking at what passage choice gets wrong."""
+with dates playing no part. Records the questions each row misses, for looking at what
+passage choice gets wrong."""
 
 from __future__ import annotations
 
