@@ -16,6 +16,7 @@ from bot.discord_app.engines import EngineRegistry
 from bot.discord_app.permissions import AdminRule
 from bot.discord_app.votes import FILE_NAME, FeedbackStore
 from bot.settings import BotSettings
+from retrieval.dates import warm_up as warm_up_dates
 from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 
@@ -59,9 +60,11 @@ class Services:
         )
 
     def prepare(self) -> Services:
-        """Blocking, before connecting: load the encoder, open (or build) the shared index and
-        the store, forget expired answers. Per-guild collections open on first use."""
+        """Blocking, before connecting: load the encoder and the date parser, open (or build)
+        the shared index and the store, forget expired answers. Per-guild collections open on
+        first use."""
         self.load_encoder()
+        warm_up_dates()
         if not self.engines.per_guild:
             scoped = self.engines.open_shared()
             status = scoped.engine.status()
