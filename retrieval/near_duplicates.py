@@ -24,6 +24,13 @@ from retrieval.duplicates import normalize_text
 if TYPE_CHECKING:
     from datasketch import MinHash
 
+
+def warm_up() -> None:
+    """Import datasketch now (~1 s with scipy), before the bot connects: the first add would
+    otherwise import it in a worker thread, and loading extension modules holds the GIL."""
+    import datasketch  # noqa: F401
+
+
 # Short enough for light edits to spare most shingles, long enough to tell stories apart.
 SHINGLE_WORDS = 3
 NUM_PERM = 128  # estimate error ~ 1/sqrt(128) ~ 0.09 around the threshold

@@ -18,6 +18,7 @@ from bot.discord_app.votes import FILE_NAME, FeedbackStore
 from bot.settings import BotSettings
 from retrieval.dates import warm_up as warm_up_dates
 from retrieval.engine import Engine
+from retrieval.near_duplicates import warm_up as warm_up_copies
 from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -60,11 +61,12 @@ class Services:
         )
 
     def prepare(self) -> Services:
-        """Blocking, before connecting: load the encoder and the date parser, open (or build)
-        the shared index and the store, forget expired answers. Per-guild collections open on
-        first use."""
+        """Blocking, before connecting: load the encoder, the date parser and the wire-copy
+        library, open (or build) the shared index and the store, forget expired answers.
+        Per-guild collections open on first use."""
         self.load_encoder()
         warm_up_dates()
+        warm_up_copies()
         if not self.engines.per_guild:
             scoped = self.engines.open_shared()
             status = scoped.engine.status()
