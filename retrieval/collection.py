@@ -194,26 +194,43 @@ def _text_changed(stored: Article, new: Article) -> bool:
 
 
 def add_article(engine: Engine, settings: RetrievalSettings, article: Article) -> IngestOutcome:
-    """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed.
+    """One article made elsewhere (pasted text, a fetched page): saved as Markdown, indexed."""
+    return add_articles(engine, settings, [article], subfolder=WEB_FOLDER if article.url else "")
+
+
+def add_articles(
+    engine: Engine,
+    settings: RetrievalSettings,
+    articles: Sequence[Article],
+    *,
+    subfolder: str,
+    progress: Progress | None = None,
+) -> IngestOutcome:
+    """Articles made elsewhere (pasted text, fetched pages, feed entries): each saved as
+    Markdown in `subfolder` of the articles folder, then all indexed in one write.
 
     The index's add is the one duplicate check: a copy of a stored article is reported as
     (its id, the stored one's) and the file just written for it is taken back out. The same
     page with other text is the stored article, updated (`updated_version`): its file is
-    rewritten and its text and chunks replaced."""
+    rewritten and its text and chunks replaced. If indexing fails, every file is put back."""
     outcome = IngestOutcome()
-    subfolder = WEB_FOLDER if article.url else ""
-    saved, undo = _save_markdown(article, settings, subfolder=subfolder, engine=engine)
-    outcome.articles.append(saved)
+    undo: dict[str, Undo] = {}
     try:
-        outcome.report = engine.add([saved])
+        for article in articles:
+            saved, restore = _save_markdown(article, settings, subfolder=subfolder, engine=engine)
+            outcome.articles.append(saved)
+            if restore is not None:
+                undo[saved.id] = restore
+        outcome.report = engine.add(outcome.articles, progress=progress)
     except NewsdeskError:
-        if undo is not None:
-            undo()
+        for restore in undo.values():
+            restore()
         raise
-    for _, kept in outcome.report.duplicates:
+    for dropped, kept in outcome.report.duplicates:
         outcome.messages.append(f"already indexed as {kept}")
-        if undo is not None:
-            undo()
+        restore = undo.get(dropped)
+        if restore is not None:
+            restore()
     _say_updated(outcome)
     return outcome
 

@@ -21,6 +21,9 @@ with:
         SourceError             where articles were to come from cannot be read
             SourceNotFoundError no such file or folder, or no article files in it
             FetchError          a URL that may not or could not be fetched
+            FeedError           a feed that cannot be read or followed
+                NotAFeedError   a page or file that is not a feed (and names none)
+                FeedNotFoundError       no subscription with that id  fix: newsdesk feeds list
         IndexStateError         the index cannot be used as it is                    (exit 3)
             IndexMissingError   there is no index yet     fix: newsdesk index rebuild
             IndexMismatchError  built with other settings fix: newsdesk index rebuild --full
@@ -156,6 +159,25 @@ class FetchError(SourceError):
     """A URL that may not or could not be fetched."""
 
     message = "that link could not be fetched"
+
+
+class FeedError(SourceError):
+    """A feed that cannot be fetched, read or followed (a bomb, a page naming no feed...)."""
+
+    message = "that feed cannot be read"
+
+
+class NotAFeedError(FeedError):
+    """The URL gave a page or document that is not a feed."""
+
+    message = "that is not a feed"
+
+
+class FeedNotFoundError(FeedError):
+    """No subscription with that id or URL."""
+
+    message = "no feed with that id"
+    fix = "newsdesk feeds list"
 
 
 # -- the index ---------------------------------------------------------------------------------

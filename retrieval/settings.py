@@ -131,6 +131,19 @@ class RetrievalSettings(BaseSettings):
     fetch_timeout_seconds: float = Field(15.0, gt=0)
     fetch_max_bytes: int = Field(5_000_000, ge=1_000)
     allow_private_urls: bool = False
+    feed_poll_minutes: float = Field(
+        30.0, ge=1.0, le=10_080.0, description="how often each feed is polled (with jitter)"
+    )
+    feed_max_entries_per_poll: int = Field(
+        50, ge=1, le=10_000, description="new entries read per poll; the rest on the next"
+    )
+    feed_max_bytes: int = Field(10_000_000, ge=1_000, description="larger feeds are refused")
+    feed_max_failures: int = Field(
+        10, ge=1, le=1_000, description="consecutive failed polls after which a feed is disabled"
+    )
+    feed_page_fetches: int = Field(
+        4, ge=1, le=32, description="entry pages fetched at once during a poll"
+    )
     near_duplicate_threshold: float = Field(
         0.5,
         ge=0.0,

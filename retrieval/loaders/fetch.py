@@ -87,8 +87,11 @@ def _blocked_cause(exc: BaseException) -> BlockedAddressError | None:
     return None
 
 
-async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    too_large = FetchError(f"page is larger than {format_size(max_bytes)}")
+async def read_capped(
+    response: aiohttp.ClientResponse, max_bytes: int, *, what: str = "page"
+) -> bytes:
+    """The body, refused as soon as it passes ``max_bytes`` (declared or streamed)."""
+    too_large = FetchError(f"{what} is larger than {format_size(max_bytes)}")
     declared = response.content_length
     if declared is not None and declared > max_bytes:
         raise too_large
@@ -126,7 +129,7 @@ async def _get_page(
             content_type = response.content_type.lower()
             if content_type not in _HTML_TYPES | _TEXT_TYPES:
                 raise FetchError(f"unsupported content type {content_type}")
-            body = await _read_capped(response, max_bytes)
+            body = await read_capped(response, max_bytes)
             return _Page(str(current), content_type, response.charset, body)
     raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
 
@@ -197,6 +200,27 @@ def _page_to_article(page: _Page, *, max_bytes: int) -> Article:
         raise FetchError(str(exc)) from None
 
 
+def fetch_failure(exc: BaseException, *, host: str | None, timeout: float, url: str) -> FetchError:
+    """The one line a failed fetch is reported with (a refusal keeps its own reason)."""
+    if isinstance(exc, FetchError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return FetchError(f"{host} did not answer within {timeout:g} s")
+    blocked = _blocked_cause(exc)
+    if blocked is not None:
+        return FetchError(str(blocked))
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return FetchError(f"could not find the server {exc.host}")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return FetchError(f"{exc.host} has an invalid TLS certificate")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return FetchError(f"could not connect to {exc.host}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return FetchError("the link (or a redirect) is not a valid URL")
+    log.info("fetching %s failed: %r", url, exc)
+    return FetchError(f"fetching from {host} failed ({type(exc).__name__})")
+
+
 # `timeout` (settings.fetch_timeout_seconds) bounds DNS, every redirect hop and the body as a
 # whole; callers need not wrap the call in asyncio.timeout themselves.
 async def fetch_article(
@@ -222,25 +246,8 @@ async def fetch_article(
             page = await _get_page(
                 session, checked, max_bytes=max_bytes, allow_private=allow_private
             )
-    except TimeoutError:
-        raise FetchError(f"{host} did not answer within {timeout:g} s") from None
-    except aiohttp.ClientConnectorDNSError as exc:
-        blocked = _blocked_cause(exc)
-        if blocked is not None:
-            raise FetchError(str(blocked)) from None
-        raise FetchError(f"could not find the server {exc.host}") from None
-    except aiohttp.ClientConnectorCertificateError as exc:
-        raise FetchError(f"{exc.host} has an invalid TLS certificate") from None
-    except aiohttp.ClientConnectorError as exc:
-        blocked = _blocked_cause(exc)
-        if blocked is not None:
-            raise FetchError(str(blocked)) from None
-        raise FetchError(f"could not connect to {exc.host}") from None
-    except aiohttp.InvalidURL:
-        raise FetchError("the link (or a redirect) is not a valid URL") from None
-    except aiohttp.ClientError as exc:
-        log.info("fetching %s failed: %r", url, exc)
-        raise FetchError(f"fetching from {host} failed ({type(exc).__name__})") from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise fetch_failure(exc, host=host, timeout=timeout, url=url) from None
     finally:
         await connector.close()
     return await asyncio.to_thread(_page_to_article, page, max_bytes=max_bytes)
