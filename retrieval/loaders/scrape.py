@@ -199,7 +199,8 @@ def classify_line(line: str) -> LineKind:
     return LineKind.OTHER
 
 
-def _is_headline_candidate(line: str) -> bool:
+def is_headline(line: str) -> bool:
+    """A title-length line that ends no sentence and is no byline or date."""
     core = _core(line)
     n_words = word_count(core)
     return (
@@ -212,9 +213,7 @@ def _is_headline_candidate(line: str) -> bool:
 def _pick_headline(lines: list[str], kinds: list[LineKind], lead_end: int) -> int | None:
     """Index of the headline: the first title-like line of 5+ words, else the longest one."""
     candidates = [
-        i
-        for i in range(lead_end)
-        if kinds[i] is LineKind.OTHER and _is_headline_candidate(lines[i])
+        i for i in range(lead_end) if kinds[i] is LineKind.OTHER and is_headline(lines[i])
     ]
     for i in candidates:
         if word_count(lines[i]) >= _HEADLINE_PREFERRED_WORDS:
