@@ -69,7 +69,10 @@ def _app(stop: asyncio.Event, accepts: list[str]) -> web.Application:
 
     async def pdf(request: web.Request) -> web.Response:
         accepts.append(request.headers.get("Accept", ""))
-        body = make_pdf(STORY if request.match_info["name"] != "scan.pdf" else ["", ""])
+        name = request.match_info["name"]
+        if name == "login.pdf":  # a paywall's page under the PDF's type
+            return web.Response(body=HTML.encode(), content_type="application/pdf")
+        body = make_pdf(STORY if name != "scan.pdf" else ["", ""])
         return web.Response(body=body, content_type="application/pdf")
 
     async def untyped(request: web.Request) -> web.Response:
@@ -211,6 +214,11 @@ async def test_an_untyped_file_named_pdf_is_a_pdf(server: _Server) -> None:
     by_path = await fetch(server.url("/files/bridge.pdf"))
     by_attachment = await fetch(server.url("/files/download?attach=1"))
     assert by_path.text == by_attachment.text == "\n\n".join(PARAGRAPHS)
+
+
+async def test_a_page_sent_as_a_pdf_is_refused(server: _Server) -> None:
+    with pytest.raises(FetchError, match="sent a page of text, not the PDF it announced"):
+        await fetch(server.url("/papers/login.pdf"))
 
 
 async def test_a_scanned_pdf_is_refused_with_its_name(server: _Server) -> None:
