@@ -47,7 +47,8 @@ WEB_FOLDER = "web"
 IMPORT_FOLDER = "imported"
 
 
-# Files whose front matter can carry an update's dates (an HTML page is rewritten as Markdown).
+# Files whose front matter can carry an update's dates (an HTML page or a PDF is rewritten
+# as Markdown).
 REWRITABLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 # Who added an article and when: kept from its first add when it is updated.
 _PROVENANCE = ("added_by", "added_at")
@@ -300,7 +301,7 @@ def _collect(
         raise SourceNotFoundError(f"{source} does not exist (give a file, folder or http(s) URL)")
     files = iter_article_files(path) if path.is_dir() else [path]
     if path.is_dir() and not files:
-        raise SourceNotFoundError(f"no .md, .txt, .html or .jsonl files in {source}")
+        raise SourceNotFoundError(f"no .md, .txt, .html, .pdf or .jsonl files in {source}")
     collected: list[tuple[Article, Undo | None]] = []
     for file in files:
         target, undo = _place_in_folder(file, folder, settings.max_article_bytes)

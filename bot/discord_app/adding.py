@@ -25,7 +25,7 @@ from retrieval.errors import ArticleExistsError, BadArticleError, UsageError
 from retrieval.loaders import article_from_text, fetch_article, load_file
 from retrieval.loaders.decoding import format_size
 
-UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 SourceKind = Literal["url", "file", "text"]
 
@@ -57,8 +57,8 @@ def choose_source(
         given.append("text")
     if len(given) != 1:
         raise UsageError(
-            "Give one of: `url:` (a web page), `file:` (a .txt, .md or .html attachment), "
-            "or `title:` with `text:`."
+            "Give one of: `url:` (a web page or PDF), `file:` (a .txt, .md, .html or .pdf "
+            "attachment), or `title:` with `text:`."
         )
     return given[0]
 
@@ -66,7 +66,7 @@ def choose_source(
 def check_upload(upload: Upload, max_bytes: int) -> None:
     """Refuse before downloading: wrong type or too large."""
     if not upload.filename.lower().endswith(UPLOAD_SUFFIXES):
-        raise BadArticleError("Attach a .txt, .md or .html file.")
+        raise BadArticleError("Attach a .txt, .md, .html or .pdf file.")
     if upload.size > max_bytes:
         raise BadArticleError(
             f"{upload.filename} is {format_size(upload.size)}; "
@@ -75,7 +75,8 @@ def check_upload(upload: Upload, max_bytes: int) -> None:
 
 
 def article_from_upload(filename: str, data: bytes, *, max_bytes: int) -> Article:
-    """Parse an uploaded file as the articles folder would (blocking; HTML parsing is slow)."""
+    """Parse an uploaded file as the articles folder would (blocking; HTML and PDF parsing
+    are slow). It is saved as Markdown, so a PDF's text is what the folder keeps."""
     name = _UNSAFE_NAME.sub("-", Path(filename).name).strip("-.") or "upload.txt"
     with tempfile.TemporaryDirectory(prefix="newsdesk-upload-") as folder:
         path = Path(folder) / name

@@ -27,6 +27,7 @@ from retrieval.loaders.netguard import (
     parse_ip,
     refusal_reason,
 )
+from retrieval.loaders.pdf import article_from_pdf, looks_like_pdf
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,16 @@ _SCHEMES = frozenset({"http", "https"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
+PDF_TYPE = "application/pdf"
+_PDF_TYPES = frozenset({PDF_TYPE, "application/x-pdf"})
+# What servers label a file they do not know the type of: a PDF when it is named .pdf.
+_UNTYPED = frozenset({"application/octet-stream", "binary/octet-stream"})
 _CHUNK_BYTES = 64 * 1024
 _HEADERS = {
     "User-Agent": "newsdesk/0.1 (article fetcher)",
-    "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,text/markdown;q=0.9",
+    "Accept": (
+        "text/html,application/xhtml+xml,application/pdf;q=0.9,text/plain;q=0.9,text/markdown;q=0.9"
+    ),
 }
 
 
@@ -105,6 +112,23 @@ async def read_capped(
     return b"".join(chunks)
 
 
+def _content_type(response: aiohttp.ClientResponse, url: URL) -> str:
+    """The response's type; any PDF type is application/pdf, and so is an untyped file
+    named .pdf (by its path or Content-Disposition)."""
+    content_type = response.content_type.lower()
+    if content_type in _PDF_TYPES:
+        return PDF_TYPE
+    if content_type in _UNTYPED:
+        try:
+            attached = response.content_disposition
+        except ValueError:
+            attached = None
+        names = [url.path, (attached.filename or "") if attached is not None else ""]
+        if any(n.lower().endswith(".pdf") for n in names):
+            return PDF_TYPE
+    return content_type
+
+
 async def _get_page(
     session: aiohttp.ClientSession, url: URL, *, max_bytes: int, allow_private: bool
 ) -> _Page:
@@ -126,8 +150,8 @@ async def _get_page(
                 raise FetchError(f"{host} answered HTTP {response.status}")
             if not 200 <= response.status < 300:
                 raise FetchError(f"{host} answered HTTP {response.status} instead of a page")
-            content_type = response.content_type.lower()
-            if content_type not in _HTML_TYPES | _TEXT_TYPES:
+            content_type = _content_type(response, current)
+            if content_type not in _HTML_TYPES | _TEXT_TYPES | {PDF_TYPE}:
                 raise FetchError(f"unsupported content type {content_type}")
             body = await read_capped(response, max_bytes)
             return _Page(str(current), content_type, response.charset, body)
@@ -167,13 +191,33 @@ def _fallback_title(url: URL) -> str:
     return humanize(stem) if stem else (url.host or "Untitled")
 
 
+def _pdf_to_article(page: _Page, url: URL) -> Article:
+    last = unquote(url.path.rstrip("/").rsplit("/", 1)[-1])
+    name = last if last.lower().endswith(".pdf") else f"the PDF from {url.host or page.url}"
+    if not looks_like_pdf(page.body):
+        kind = binary_kind(page.body) or "a page of text"
+        raise FetchError(f"{url.host or page.url} sent {kind}, not the PDF it announced")
+    try:
+        return article_from_pdf(
+            page.body,
+            name=name,
+            article_id=id_from_url(page.url),
+            fallback_title=_fallback_title(url),
+            url=page.url,
+        )
+    except BadArticleError as exc:
+        raise FetchError(str(exc)) from None
+
+
 def _page_to_article(page: _Page, *, max_bytes: int) -> Article:
-    """Turn a fetched page into an article (CPU-bound for HTML: run it in a thread)."""
+    """Turn a fetched page into an article (CPU-bound for HTML and PDF: run it in a thread)."""
     url = URL(page.url)
     name = url.host or page.url
     article_id = id_from_url(page.url)
     if not page.body.strip():
         raise FetchError(f"{name} sent an empty page")
+    if page.content_type == PDF_TYPE:
+        return _pdf_to_article(page, url)
     kind = binary_kind(page.body)
     if kind is not None:
         raise FetchError(f"{name} sent {kind}, not a page of text")

@@ -15,6 +15,7 @@ from retrieval.loaders.frontmatter import article_from_text_document
 from retrieval.loaders.html import article_from_html
 from retrieval.loaders.ids import humanize, id_from_relative_path
 from retrieval.loaders.jsonl import articles_from_jsonl
+from retrieval.loaders.pdf import article_from_pdf, looks_like_pdf
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,10 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
-SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+PDF_SUFFIXES = frozenset({".pdf"})
+SUPPORTED_SUFFIXES = (
+    MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES
+)
 # The folder's own documentation, not an article.
 _ROOT_README = "readme.md"
 
@@ -74,6 +78,15 @@ def load_file(path: Path, *, root: Path | None = None, max_bytes: int) -> list[A
     fallback_title = humanize(path.stem)
     data = _read_bytes(path, name, max_bytes)
 
+    if suffix in PDF_SUFFIXES:  # binary: never through the text checks
+        if not data.strip():
+            raise BadArticleError(f"{name} is empty")
+        if not looks_like_pdf(data):
+            raise BadArticleError(f"{name} looks like {binary_kind(data) or 'text'}, not a PDF")
+        article = article_from_pdf(
+            data, name=name, article_id=article_id, fallback_title=fallback_title, path=article_path
+        )
+        return [article]
     if suffix in HTML_SUFFIXES:
         if not data.strip():
             raise BadArticleError(f"{name} is empty")

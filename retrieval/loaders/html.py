@@ -20,6 +20,7 @@ from trafilatura.utils import load_html
 from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
+from retrieval.loaders.scrape import drop_boilerplate
 from retrieval.loaders.textbody import trim_blank_lines
 
 log = logging.getLogger(__name__)
@@ -128,13 +129,18 @@ def article_from_html(
     url: str | None = None,
     path: str | None = None,
 ) -> Article:
-    """The main text of a page; ``url`` (where it was fetched from) wins over the page's own."""
+    """The main text of a page; ``url`` (where it was fetched from) wins over the page's own.
+
+    trafilatura leaves what a page without telling markup sets between its paragraphs (share
+    bars, "Advertisement", "Related: …", newsletter and cookie lines); those lines go by the
+    rules plain-text scrapes are cleaned by (loaders/scrape.py), every other line verbatim.
+    """
     found = _extract(html, url, name)
     lines = found.text.replace("\r\n", "\n").split("\n")
     title = found.title
     if lines and title is not None and lines[0].strip() == title:
         lines = lines[1:]  # the page's <h1> repeats the title
-    text = trim_blank_lines(_paragraphs(lines))
+    text = trim_blank_lines(_paragraphs(drop_boilerplate(lines)))
     if not text:
         raise BadArticleError(f"{name}: no article text could be extracted from the HTML")
     published, updated = page_dates(html, name=name, fallback=found.date)

@@ -1,8 +1,11 @@
-"""Cleaning plain-text page scrapes: drop share/nav/cookie lines around a story, find its headline.
+"""Cleaning page text: drop share/nav/cookie lines around a story, find a scrape's headline.
 
 A line counts as boilerplate only when it is short or matches a curated phrase AND sits in the
 leading or trailing block (before the first / after the last prose line), or when it is a
-share/cookie/advertisement line, which is removed anywhere. Prose sentences are never dropped.
+share/cookie/advertisement line or a link to another story ("Related: …", or a "Read more"
+label over a list of headlines), which is removed anywhere. Prose sentences are never dropped.
+Plain-text scrapes (`clean_scrape`) and the text trafilatura extracts from HTML pages
+(`drop_boilerplate`) go by the same rules.
 """
 
 from __future__ import annotations
@@ -107,6 +110,16 @@ _AD_PATTERNS = (
     re.compile(r"(story|article) continues (below|after)( (the )?(advertisement|ad))?\W*$", re.I),
 )
 _MAX_AD_WORDS = 6
+# Links to other stories set into a page: a label, a separator, a headline ("Related: Floods
+# close the A28", "READ MORE | Mayor defends budget"). The label alone is an edge phrase, and
+# heads a list of such links anywhere.
+_LINK_LABEL = (
+    r"(related( (stories|articles|coverage|content|news|reading|links|topics))?|"
+    r"read (more|also|next)|also read|see also|more on this( story| topic)?|"
+    r"recommended( reading| for you)?|(you (may|might) )?also like|watch( now)?|listen)"
+)
+_LINK = re.compile(_LINK_LABEL + r"\s*(?:[:|»›>–—-]\s*(?P<rest>.*))?", re.I)
+_LIST_ITEM = re.compile(r"\s*[-*•·–—]\s")
 # Known phrases that are boilerplate in the leading/trailing block even when they end with a
 # full stop ("Wait a sec, saving restore vars."): no story starts or ends with them.
 _EDGE_PATTERNS_STRONG = (
@@ -172,7 +185,7 @@ def _is_share_bar(core: str, n_words: int) -> bool:
     if n_words == 0 or n_words > _MAX_SHARE_WORDS or _SENTENCE_END.search(core):
         return False
     words = [w.strip(".,:;!?()[]|/").lower() for w in core.split()]
-    words = [w for w in words if w]
+    words = [w for w in words if any(ch.isalnum() for ch in w)]  # not the "·" between them
     return all(w in _SHARE_WORDS for w in words) and any(w in _SHARE_STRONG for w in words)
 
 
@@ -189,6 +202,9 @@ def classify_line(line: str) -> LineKind:
     if n_words <= _MAX_AD_WORDS and any(p.match(core) for p in _AD_PATTERNS):
         return LineKind.ANYWHERE
     ends_sentence = bool(_SENTENCE_END.search(core))
+    link = _LINK.fullmatch(core)
+    if link is not None and link.group("rest") and n_words <= _MAX_EDGE_WORDS and not ends_sentence:
+        return LineKind.ANYWHERE
     if n_words <= _MAX_EDGE_WORDS and (
         any(p.match(core) for p in _EDGE_PATTERNS_STRONG)
         or (not ends_sentence and any(p.match(core) for p in _EDGE_PATTERNS_WEAK))
@@ -199,7 +215,8 @@ def classify_line(line: str) -> LineKind:
     return LineKind.OTHER
 
 
-def _is_headline_candidate(line: str) -> bool:
+def is_headline(line: str) -> bool:
+    """A title-length line that ends no sentence and is no byline or date."""
     core = _core(line)
     n_words = word_count(core)
     return (
@@ -212,9 +229,7 @@ def _is_headline_candidate(line: str) -> bool:
 def _pick_headline(lines: list[str], kinds: list[LineKind], lead_end: int) -> int | None:
     """Index of the headline: the first title-like line of 5+ words, else the longest one."""
     candidates = [
-        i
-        for i in range(lead_end)
-        if kinds[i] is LineKind.OTHER and _is_headline_candidate(lines[i])
+        i for i in range(lead_end) if kinds[i] is LineKind.OTHER and is_headline(lines[i])
     ]
     for i in candidates:
         if word_count(lines[i]) >= _HEADLINE_PREFERRED_WORDS:
@@ -241,6 +256,77 @@ def _rejoin(lines: list[str], removed: set[int]) -> str:
     return trim_blank_lines("\n".join(out))
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """Each line's kind, and where the story's prose starts and ends."""
+
+    kinds: list[LineKind]
+    lead_end: int  # the first prose line (0 when there is none)
+    trail_start: int  # after the last prose line
+
+    @property
+    def has_prose(self) -> bool:
+        return self.trail_start > 0
+
+    def edges(self) -> list[int]:
+        return [*range(self.lead_end), *range(self.trail_start, len(self.kinds))]
+
+    def looks_scraped(self) -> bool:
+        """A known boilerplate phrase before the first or after the last prose line."""
+        known = (LineKind.ANYWHERE, LineKind.EDGE)
+        return self.has_prose and any(self.kinds[i] in known for i in self.edges())
+
+
+def _read(lines: list[str]) -> _Reading:
+    kinds = [classify_line(line) for line in lines]
+    prose = [i for i, kind in enumerate(kinds) if kind is LineKind.PROSE]
+    if not prose:
+        return _Reading(kinds, 0, 0)
+    return _Reading(kinds, prose[0], prose[-1] + 1)
+
+
+def _link_lists(lines: list[str], kinds: list[LineKind]) -> set[int]:
+    """A link label on its own line ("Related stories", "Read more:") and the list of
+    headlines under it, wherever they are."""
+    removed: set[int] = set()
+    for i, line in enumerate(lines):
+        link = _LINK.fullmatch(_core(line))
+        if link is None or link.group("rest") or kinds[i] is LineKind.PROSE:
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        items: list[int] = []
+        while j < len(lines) and _LIST_ITEM.match(lines[j]) and kinds[j] is not LineKind.PROSE:
+            items.append(j)
+            j += 1
+        if items:
+            removed.update([i, *items])
+    return removed
+
+
+def _boilerplate(lines: list[str], reading: _Reading) -> set[int]:
+    """What goes: share/cookie/ad lines and links anywhere; when the text looks scraped,
+    edge phrases and short unknown lines before the first and after the last prose line."""
+    kinds = reading.kinds
+    removed = {i for i, kind in enumerate(kinds) if kind is LineKind.ANYWHERE}
+    removed |= _link_lists(lines, kinds)
+    if reading.looks_scraped():
+        for i in reading.edges():
+            if kinds[i] is LineKind.EDGE or (
+                kinds[i] is LineKind.OTHER and word_count(_core(lines[i])) <= _MAX_SHORT_WORDS
+            ):
+                removed.add(i)
+    return removed
+
+
+def drop_boilerplate(lines: list[str]) -> list[str]:
+    """The lines of a page's extracted text (one paragraph a line, as trafilatura gives an
+    HTML page's) that are not boilerplate; kept lines are unchanged."""
+    removed = _boilerplate(lines, _read(lines))
+    return [line for i, line in enumerate(lines) if i not in removed]
+
+
 def clean_scrape(text: str) -> CleanedScrape | None:
     """The story and its headline if ``text`` looks like a page scrape, else None (leave it be).
 
@@ -248,23 +334,11 @@ def clean_scrape(text: str) -> CleanedScrape | None:
     last prose line. Text is otherwise kept byte for byte.
     """
     lines = text.split("\n")
-    kinds = [classify_line(line) for line in lines]
-    prose = [i for i, kind in enumerate(kinds) if kind is LineKind.PROSE]
-    if not prose:
+    reading = _read(lines)
+    if not reading.looks_scraped():
         return None
-    lead_end, trail_start = prose[0], prose[-1] + 1
-    edges = [*range(lead_end), *range(trail_start, len(lines))]
-    known = (LineKind.ANYWHERE, LineKind.EDGE)
-    if not any(kinds[i] in known for i in edges):
-        return None
-
-    removed = {i for i, kind in enumerate(kinds) if kind is LineKind.ANYWHERE}
-    for i in edges:
-        if kinds[i] is LineKind.EDGE or (
-            kinds[i] is LineKind.OTHER and word_count(_core(lines[i])) <= _MAX_SHORT_WORDS
-        ):
-            removed.add(i)
-    headline = _pick_headline(lines, kinds, lead_end)
+    removed = _boilerplate(lines, reading)
+    headline = _pick_headline(lines, reading.kinds, reading.lead_end)
     title = None
     if headline is not None:
         removed.add(headline)

@@ -11,6 +11,7 @@ from bot.discord_app.errors import AmbiguousArticleError
 from bot.discord_app.services import Services
 from retrieval.errors import ArticleExistsError, BadArticleError, IndexBusyError, UsageError
 from retrieval.loaders import article_from_text, load_file
+from tests.loaders.pdfs import PARAGRAPHS, STORY, make_pdf
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -44,8 +45,9 @@ def test_choose_source_needs_exactly_one(options: dict[str, object]) -> None:
 
 def test_check_upload() -> None:
     adding.check_upload(adding.Upload("notes.MD", 100), 1000)
-    with pytest.raises(BadArticleError, match=r"Attach a \.txt, \.md or \.html file"):
-        adding.check_upload(adding.Upload("notes.pdf", 100), 1000)
+    adding.check_upload(adding.Upload("report.PDF", 100), 1000)
+    with pytest.raises(BadArticleError, match=r"Attach a \.txt, \.md, \.html or \.pdf file"):
+        adding.check_upload(adding.Upload("notes.docx", 100), 1000)
     with pytest.raises(BadArticleError, match="the limit is 1 kB"):
         adding.check_upload(adding.Upload("big.txt", 5000), 1000)
 
@@ -66,6 +68,11 @@ def test_article_from_upload_markdown_html_and_text() -> None:
         max_bytes=10_000,
     )
     assert html.title == "Page title" and "Paragraph one" in html.text
+    pdf = adding.article_from_upload("Bridge Vote.pdf", make_pdf(STORY), max_bytes=10_000)
+    assert (pdf.id, pdf.title, pdf.path) == ("bridge-vote", "Council backs new bridge", None)
+    assert pdf.text.split("\n\n") == PARAGRAPHS
+    with pytest.raises(BadArticleError, match="is not a readable PDF"):
+        adding.article_from_upload("x.pdf", b"%PDF-1.4", max_bytes=10_000)
     with pytest.raises(BadArticleError):
         adding.article_from_upload("empty.txt", b"   ", max_bytes=10_000)
     with pytest.raises(BadArticleError):

@@ -15,6 +15,7 @@ import pytest
 
 from tests.cli.helpers import Workspace
 from tests.factories import EVAL, REUTERS, REUTERS_TITLE
+from tests.loaders.pdfs import STORY, make_pdf
 
 KERRY_QUESTION = "What did Kerry want from the Moscow talks?"
 
@@ -216,6 +217,22 @@ def test_add_file_url_and_remove(built: Workspace, tmp_path: Path, page_url: str
 
     missing = built.run("remove", "moon")
     assert missing.returncode == 1 and "no article" in one_line_error(missing)
+
+
+def test_add_a_pdf_then_ask(built: Workspace, tmp_path: Path) -> None:
+    source = tmp_path / "elsewhere" / "bridge-vote.pdf"
+    source.parent.mkdir()
+    source.write_bytes(make_pdf(STORY, metadata={"/CreationDate": "D:20250304101500Z"}))
+    out = built.run("add", str(source))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Added 1 article")
+    assert (built.articles / "bridge-vote.pdf").read_bytes() == source.read_bytes()
+    answer = json.loads(built.run("ask", "How much will the new bridge cost?", "--json").stdout)
+    hit = answer["hits"][0]
+    assert (hit["title"], hit["published"]) == (
+        "Council backs new bridge", "2025-03-04T10:15:00+00:00"
+    )  # fmt: skip
+    assert "4.2 million euros" in hit["excerpt"]
 
 
 def test_sources_sort_by_published_or_added_and_show_dates(

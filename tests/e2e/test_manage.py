@@ -15,6 +15,7 @@ from retrieval.errors import BadArticleError, FetchError
 from tests.e2e.conftest import MakeDesk
 from tests.e2e.desk import REUTERS_QUESTION, REUTERS_TITLE, Desk
 from tests.fakediscord import FakeFile
+from tests.loaders.pdfs import STORY, make_pdf
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -117,11 +118,24 @@ async def test_add_text_then_ask_and_duplicate(desk: Desk) -> None:
 
 
 async def test_add_refuses_a_bad_file(desk: Desk) -> None:
-    handle = await desk.slash(
-        desk.admin, "add", {"file": FakeFile("report.pdf", b"%PDF-1.4", "application/pdf")}
-    )
-    assert handle.followups[0].content == "Attach a .txt, .md or .html file."
-    assert desk.errors.expected_types() == [BadArticleError]
+    upload = FakeFile("report.docx", b"PK\x03\x04", "application/octet-stream")
+    handle = await desk.slash(desk.admin, "add", {"file": upload})
+    assert handle.followups[0].content == "Attach a .txt, .md, .html or .pdf file."
+    damaged = FakeFile("report.pdf", b"%PDF-1.4", "application/pdf")
+    handle = await desk.slash(desk.admin, "add", {"file": damaged})
+    assert "report.pdf is not a readable PDF" in handle.followups[0].content
+    assert desk.errors.expected_types() == [BadArticleError, BadArticleError]
+
+
+async def test_add_a_pdf_attachment_then_ask(desk: Desk) -> None:
+    upload = FakeFile("Bridge Vote.pdf", make_pdf(STORY), "application/pdf")
+    handle = await desk.slash(desk.admin, "add", {"file": upload})
+    added = handle.followups[0].content
+    assert added.startswith("Added “Council backs new bridge” (`bridge-vote`)")
+    saved = desk.articles_dir / "bridge-vote.md"  # its text, as Markdown: the folder's copy
+    assert front_matter(saved.read_text(encoding="utf-8"))["title"] == "Council backs new bridge"
+    reply = await desk.say(desk.alice, "!ask How much will the new bridge cost?")
+    assert reply.embeds[0]["title"] == "[1] Council backs new bridge"
 
 
 async def test_remove_with_autocomplete_then_ask_again(desk: Desk) -> None:

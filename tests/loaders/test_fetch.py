@@ -18,6 +18,7 @@ from retrieval.errors import FetchError
 from retrieval.loaders import fetch as fetch_module
 from retrieval.loaders import fetch_article, fetch_article_sync
 from retrieval.loaders.netguard import BlockedAddressError, GuardedResolver, refusal_reason
+from tests.loaders.pdfs import PARAGRAPHS, STORY, make_pdf
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -32,15 +33,16 @@ MAX_BYTES = 200_000
 
 
 class _Server:
-    def __init__(self, base: str, stop: asyncio.Event) -> None:
+    def __init__(self, base: str, stop: asyncio.Event, accepts: list[str]) -> None:
         self.base = base
         self.stop = stop
+        self.accepts = accepts  # the Accept header of each PDF request
 
     def url(self, path: str) -> str:
         return self.base + path
 
 
-def _app(stop: asyncio.Event) -> web.Application:
+def _app(stop: asyncio.Event, accepts: list[str]) -> web.Application:
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=HTML, content_type="text/html", charset="utf-8")
 
@@ -62,8 +64,22 @@ def _app(stop: asyncio.Event) -> web.Application:
     async def status(request: web.Request) -> web.Response:
         return web.Response(status=int(request.match_info["code"]), text="nope")
 
+    async def png(request: web.Request) -> web.Response:
+        return web.Response(body=b"\x89PNG\r\n\x1a\n", content_type="image/png")
+
     async def pdf(request: web.Request) -> web.Response:
-        return web.Response(body=b"%PDF-1.7", content_type="application/pdf")
+        accepts.append(request.headers.get("Accept", ""))
+        name = request.match_info["name"]
+        if name == "login.pdf":  # a paywall's page under the PDF's type
+            return web.Response(body=HTML.encode(), content_type="application/pdf")
+        body = make_pdf(STORY if name != "scan.pdf" else ["", ""])
+        return web.Response(body=body, content_type="application/pdf")
+
+    async def untyped(request: web.Request) -> web.Response:
+        headers = {"Content-Type": "application/octet-stream"}
+        if "attach" in request.query:
+            headers["Content-Disposition"] = 'attachment; filename="Bridge vote.pdf"'
+        return web.Response(body=make_pdf(STORY), headers=headers)
 
     async def endless(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/html"})
@@ -97,7 +113,9 @@ def _app(stop: asyncio.Event) -> web.Application:
     app.router.add_get("/redirect/{n}", redirect)
     app.router.add_get("/redirect-to", redirect_to)
     app.router.add_get("/status/{code}", status)
-    app.router.add_get("/pdf", pdf)
+    app.router.add_get("/png", png)
+    app.router.add_get("/papers/{name}", pdf)
+    app.router.add_get("/files/{name}", untyped)
     app.router.add_get("/endless", endless)
     app.router.add_get("/big", declared_big)
     app.router.add_get("/silent", silent)
@@ -109,13 +127,14 @@ def _app(stop: asyncio.Event) -> web.Application:
 @pytest.fixture
 async def server() -> AsyncIterator[_Server]:
     stop = asyncio.Event()
-    runner = web.AppRunner(_app(stop), shutdown_timeout=0.5)
+    accepts: list[str] = []
+    runner = web.AppRunner(_app(stop, accepts), shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:
-        yield _Server(f"http://{host}:{port}", stop)
+        yield _Server(f"http://{host}:{port}", stop, accepts)
     finally:
         stop.set()
         await runner.cleanup()
@@ -175,8 +194,36 @@ async def test_http_errors(server: _Server, code: int) -> None:
 
 
 async def test_wrong_content_type(server: _Server) -> None:
-    with pytest.raises(FetchError, match="unsupported content type application/pdf"):
-        await fetch(server.url("/pdf"))
+    with pytest.raises(FetchError, match="unsupported content type image/png"):
+        await fetch(server.url("/png"))
+    with pytest.raises(FetchError, match="unsupported content type application/octet-stream"):
+        await fetch(server.url("/files/blob"))
+
+
+async def test_a_pdf_becomes_an_article(server: _Server) -> None:
+    article = await fetch(server.url("/papers/bridge-vote.pdf"))
+    assert (article.title, article.url) == (
+        "Council backs new bridge", server.url("/papers/bridge-vote.pdf")
+    )  # fmt: skip
+    assert article.id == "127-0-0-1-papers-bridge-vote-pdf"
+    assert article.text.split("\n\n") == PARAGRAPHS
+    assert server.accepts and "application/pdf" in server.accepts[0]
+
+
+async def test_an_untyped_file_named_pdf_is_a_pdf(server: _Server) -> None:
+    by_path = await fetch(server.url("/files/bridge.pdf"))
+    by_attachment = await fetch(server.url("/files/download?attach=1"))
+    assert by_path.text == by_attachment.text == "\n\n".join(PARAGRAPHS)
+
+
+async def test_a_page_sent_as_a_pdf_is_refused(server: _Server) -> None:
+    with pytest.raises(FetchError, match="sent a page of text, not the PDF it announced"):
+        await fetch(server.url("/papers/login.pdf"))
+
+
+async def test_a_scanned_pdf_is_refused_with_its_name(server: _Server) -> None:
+    with pytest.raises(FetchError, match=r"^scan\.pdf has no text layer \(a scanned PDF\?\)"):
+        await fetch(server.url("/papers/scan.pdf"))
 
 
 async def test_endless_body_is_cut_at_the_size_cap(server: _Server) -> None:

@@ -79,10 +79,12 @@ BAD_FILES = [
         ),
     ),
     BadFile("utf16.txt", "is UTF-16 or UTF-32 text", _bytes("Bees make honey.".encode("utf-16"))),
-    BadFile("report.pdf", "unsupported file type", _bytes(b"%PDF-1.7")),
+    BadFile("report.docx", "unsupported file type", _bytes(_zip_bytes())),
+    BadFile("report.pdf", "is not a readable PDF (damaged or incomplete?)", _bytes(b"%PDF-1.7")),
     BadFile("pipe.txt", "is not a regular file", lambda path: os.mkfifo(path)),
 ]
 IDS = [case.name for case in BAD_FILES]
+_IN_FOLDER = (".txt", ".md", ".jsonl", ".pdf")  # what a rebuild reads (and names when bad)
 
 
 def _incoming(tmp_path: Path, case: BadFile) -> Path:
@@ -162,13 +164,11 @@ def test_rebuild_skips_every_bad_file_in_the_folder(
     folder = small_limits.articles_dir
     (folder / "good.md").write_text("# Good\n\nOtters crack shellfish with stones.\n")
     for case in BAD_FILES:
-        if case.name.endswith((".txt", ".md", ".jsonl")) and case.name != "pipe.txt":
+        if case.name.endswith(_IN_FOLDER) and case.name != "pipe.txt":
             case.make(folder / case.name)
     loaded = load_folder(folder, max_bytes=small_limits.max_article_bytes)
     skipped = {path for path, _reason in loaded.skipped}
-    assert skipped == {c.name for c in BAD_FILES if c.name.endswith((".txt", ".md", ".jsonl"))} - {
-        "pipe.txt"
-    }
+    assert skipped == {c.name for c in BAD_FILES if c.name.endswith(_IN_FOLDER)} - {"pipe.txt"}
     assert all("\n" not in reason for _path, reason in loaded.skipped)
     report = limited_engine.sync(loaded.articles, remove_missing=True)
     assert report.added == ["good"]

@@ -54,7 +54,8 @@ RESOLVING = {
 SERVER = {
     "timeout": ("/silent", "did not answer within 1 s"),
     "endless body": ("/endless", "page is larger than 1 kB"),
-    "pdf": ("/type/application/pdf", "unsupported content type application/pdf"),
+    "damaged pdf": ("/type/application/pdf", "is not a readable PDF (damaged or incomplete?)"),
+    "image": ("/type/image/png", "unsupported content type image/png"),
     "octet-stream": ("/type/application/octet-stream", "unsupported content type"),
     "404": ("/status/404", "answered HTTP 404"),
     "500": ("/status/500", "answered HTTP 500"),

@@ -43,8 +43,8 @@ class ManageCog(commands.Cog):
     @app_commands.command(name="add", description="Add an article from a link, a file or text")
     @app_commands.guild_only()
     @app_commands.describe(
-        url="A web page to fetch",
-        file="A .txt, .md or .html file",
+        url="A web page or PDF to fetch",
+        file="A .txt, .md, .html or .pdf file",
         title="The article's title (for text; overrides a found title)",
         text="The article's text",
     )
