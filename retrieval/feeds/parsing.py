@@ -116,7 +116,13 @@ def parse_feed(body: bytes, *, url: str, content_type: str, name: str) -> Parsed
         return _parse_sitemap(body, url=url, name=name)
     import feedparser
 
-    parsed = feedparser.parse(body, response_headers={"content-location": url})
+    parsed = feedparser.parse(
+        body,
+        response_headers={
+            "content-location": url,
+            "content-type": content_type or "application/xml",
+        },
+    )
     version = str(parsed.get("version") or "")
     if not version:
         if content_type in HTML_TYPES or _looks_like_html(body):
@@ -127,9 +133,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str, name: str) -> Parsed
     feed = parsed.feed
     entries = [e for e in (_feedparser_entry(item, url) for item in parsed.entries) if e]
     problem = None
-    if parsed.get("bozo") and not isinstance(
-        parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride
-    ):
+    # A charset or content type other than declared is not a problem the feed has for readers.
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), benign):
         problem = f"malformed feed ({_short(parsed.get('bozo_exception'))}); read what parsed"
     return ParsedFeed(
         kind="atom" if version.startswith("atom") else "rss",

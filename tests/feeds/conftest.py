@@ -37,9 +37,7 @@ def feed_server() -> Iterator[FeedServer]:
 def feed_settings(settings: RetrievalSettings) -> RetrievalSettings:
     """The feed server is on loopback: private addresses are allowed (tests that check the
     refusal of private entry links make 127.0.0.1 count as public instead)."""
-    return settings.model_copy(
-        update={"allow_private_urls": True, "fetch_timeout_seconds": 5.0}
-    )
+    return settings.model_copy(update={"allow_private_urls": True, "fetch_timeout_seconds": 5.0})
 
 
 @pytest.fixture

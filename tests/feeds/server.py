@@ -30,12 +30,12 @@ class Route:
     gzip: bool = False
 
 
-Handler = Callable[[str], Route]  # a route computed per request (from the request's path)
+RouteFor = Callable[[str], Route]  # a route computed per request (from the request's path)
 
 
 class FeedServer:
     def __init__(self) -> None:
-        self.routes: dict[str, Route | Handler] = {}
+        self.routes: dict[str, Route | RouteFor] = {}
         self.hits: dict[str, int] = {}
         self.conditional_hits: dict[str, int] = {}
         self.stop = threading.Event()
@@ -45,7 +45,7 @@ class FeedServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def set(self, path: str, route: Route | Handler) -> str:
+    def set(self, path: str, route: Route | RouteFor) -> str:
         self.routes[path] = route
         return self.url(path)
 
@@ -60,7 +60,7 @@ class FeedServer:
 
 def rss(title: str, items: list[dict[str, str]], *, extra: str = "") -> bytes:
     """An RSS 2.0 document; each item's keys become elements (title, link, guid, pubDate...)."""
-    parts = [f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"]
+    parts = ["<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"]
     parts.append(f"<title>{escape(title)}</title><link>http://example.com/</link>{extra}")
     for item in items:
         inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in item.items())

@@ -47,7 +47,10 @@ def _items(server: FeedServer) -> list[dict[str, str]]:
 
 
 async def test_new_entries_become_articles_once(
-    poller: FeedPoller, feed_server: FeedServer, feed_engine: Engine, feed_settings: RetrievalSettings
+    poller: FeedPoller,
+    feed_server: FeedServer,
+    feed_engine: Engine,
+    feed_settings: RetrievalSettings,
 ) -> None:
     url = feed_server.set("/feed.xml", Route(rss("Town News", _items(feed_server)), etag='"v1"'))
     feed = await poller.subscribe(url)
@@ -99,7 +102,9 @@ async def test_changed_entry_updates_its_article(
     feed = await poller.subscribe(url)
     first = await poller.poll(feed)
     [article] = first.added
-    feed_server.page("/news/ferry", "Harbour approves ferry terminal", [*STORY, "Work starts in May."])
+    feed_server.page(
+        "/news/ferry", "Harbour approves ferry terminal", [*STORY, "Work starts in May."]
+    )
     items[0]["atom:updated"] = "2026-12-01T15:00:00+01:00"
     feed_server.set(
         "/feed.xml",

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("composition root", ("bot.compose",)),
     ("adapters", ("bot.discord_app", "bot.chat")),
     ("presentation", ("bot.render", "bot.console", "bot.settings")),
+    ("feeds", ("retrieval.feeds",)),
     ("collection", ("retrieval.collection", "retrieval.evaluation")),
     ("engine", ("retrieval.engine",)),
     ("search", ("retrieval.search",)),
