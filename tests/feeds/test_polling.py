@@ -148,3 +148,78 @@ async def test_atom_and_json_feed(
     report = await poller.poll(feed)
     assert [a.title for a in report.added] == ["Harbour approves ferry terminal"]
     assert feed.kind == ("atom" if "atom" in content_type else "json")
+
+
+async def test_a_poll_that_dies_after_indexing_is_not_indexed_twice(
+    poller: FeedPoller,
+    feed_server: FeedServer,
+    feed_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crash between the index's commit and the entries' record: the next poll reads the
+    feed again and the index's duplicate check keeps each story once."""
+    url = feed_server.set("/feed.xml", Route(rss("Town News", _items(feed_server)), etag='"1"'))
+    feed = await poller.subscribe(url)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(poller.store, "record_entries", crash)
+        with pytest.raises(SystemExit):
+            await poller.poll(feed)
+    assert feed_engine.status().articles == 2
+    again = await poller.poll(poller.store.get(feed.id))
+    assert again.error is None and not again.not_modified  # the ETag was not saved
+    assert again.added == [] and feed_engine.status().articles == 2
+    assert poller.store.get(feed.id).entries == 2
+    third = await poller.poll(poller.store.get(feed.id))
+    assert third.not_modified
+
+
+async def test_the_same_story_from_two_feeds_is_one_group(
+    poller: FeedPoller, feed_server: FeedServer, feed_engine: Engine
+) -> None:
+    wire = [*STORY, "The regional government will pay a third of the cost, it said."]
+    feed_server.page("/a/ferry", "Harbour approves ferry terminal", wire)
+    feed_server.page("/b/ferry", "Harbour approves new ferry terminal", ["(Wire)", *wire])
+    for name in ("a", "b"):
+        items = [{"title": f"Ferry ({name})", "link": feed_server.url(f"/{name}/ferry")}]
+        feed_server.set(f"/{name}.xml", Route(rss(f"Paper {name.upper()}", items)))
+        await poller.poll(await poller.subscribe(feed_server.url(f"/{name}.xml")))
+    assert feed_engine.status().articles == 2
+    hits = feed_engine.search("Who pays a third of the ferry terminal's cost?").hits
+    ferry = [h for h in hits if "ferry" in h.title.lower()]
+    assert len({h.article_id for h in ferry}) == 1, [h.title for h in hits]
+    assert ferry[0].also_in, "the copy from the other feed is named, not quoted again"
+
+
+async def test_a_news_sitemap_and_a_page_naming_its_feed(
+    poller: FeedPoller, feed_server: FeedServer
+) -> None:
+    link = feed_server.page("/news/ferry", "Harbour approves ferry terminal", STORY)
+    sitemap = (
+        "<?xml version='1.0' encoding='UTF-8'?>"
+        "<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
+        " xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>"
+        f"<url><loc>{link}</loc><news:news><news:publication><news:name>Town News</news:name>"
+        "<news:language>en</news:language></news:publication>"
+        "<news:publication_date>2026-12-01T09:00:00+01:00</news:publication_date>"
+        "<news:title>Harbour approves ferry terminal</news:title></news:news></url></urlset>"
+    ).encode()
+    feed_server.set("/sitemap-news.xml", Route(sitemap, content_type="application/xml"))
+    feed = await poller.subscribe(feed_server.url("/sitemap-news.xml"))
+    assert (feed.kind, feed.title) == ("sitemap", "Town News")
+    report = await poller.poll(feed)
+    [article] = report.added
+    assert article.published is not None and article.published.isoformat().startswith("2026-12-01")
+
+    feed_server.set("/rss.xml", Route(rss("Town Wire", _items(feed_server)[:1])))
+    home = (
+        b"<html><head><title>Town</title>"
+        b"<link rel='alternate' type='application/rss+xml' title='Wire' href='/rss.xml'>"
+        b"</head><body><p>Welcome</p></body></html>"
+    )
+    feed_server.set("/", Route(home, content_type="text/html; charset=utf-8"))
+    found = await poller.subscribe(feed_server.url("/"))
+    assert found.url == feed_server.url("/rss.xml") and found.title == "Town Wire"
