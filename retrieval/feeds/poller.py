@@ -9,6 +9,7 @@ shared collection, the bot a guild's.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -127,8 +128,8 @@ class FeedPoller:
                     f'{_host(url)} is a web page that names no feed (no <link rel="alternate">'
                     " to RSS, Atom or JSON Feed); give the feed's own URL"
                 ) from None
-            response, parsed = await self._first_feed(found)
-        feed_url = response.permanent_url or response.url
+            url, response, parsed = await self._first_feed(found)
+        feed_url = response.permanent_url or url  # a temporary redirect is not followed for good
         return await asyncio.to_thread(
             self.store.add,
             feed_url,
@@ -140,13 +141,13 @@ class FeedPoller:
             added_by=added_by,
         )
 
-    async def _first_feed(self, urls: Sequence[str]) -> tuple[FeedResponse, ParsedFeed]:
+    async def _first_feed(self, urls: Sequence[str]) -> tuple[str, FeedResponse, ParsedFeed]:
         problems: list[str] = []
         for candidate in urls[:5]:
             try:
                 response = await self._get(candidate)
                 if response.status == 200:
-                    return response, await self._parse(response, candidate)
+                    return candidate, response, await self._parse(response, candidate)
                 problems.append(f"{candidate} answered HTTP {response.status}")
             except (FeedError, FetchError) as exc:
                 problems.append(f"{candidate}: {exc}")
@@ -327,15 +328,21 @@ class FeedPoller:
 
 
 def _wanted(entry: FeedEntry, record: SeenEntry | None) -> bool:
-    """New, changed since it was read, or not yet made an article (and not given up on)."""
+    """New, changed since it was read (a later date, or other text under the same id), or not
+    yet made an article (and not given up on)."""
     if record is None:
         return True
     if record.article_id is None:
         return not record.final
+    if record.key == entry.key and record.content_hash != entry.content_hash:
+        return True
     changed = entry.last_changed
     if changed is None or record.changed_at is None:
         return False
-    return changed.isoformat() > record.changed_at
+    try:
+        return changed > dt.datetime.fromisoformat(record.changed_at)
+    except ValueError:
+        return False
 
 
 def _unique(entries: Sequence[FeedEntry]) -> list[FeedEntry]:

@@ -223,3 +223,21 @@ async def test_a_news_sitemap_and_a_page_naming_its_feed(
     feed_server.set("/", Route(home, content_type="text/html; charset=utf-8"))
     found = await poller.subscribe(feed_server.url("/"))
     assert found.url == feed_server.url("/rss.xml") and found.title == "Town Wire"
+
+
+async def test_an_undated_entry_whose_text_changes_updates_its_article(
+    poller: FeedPoller, feed_server: FeedServer, feed_engine: Engine
+) -> None:
+    own = " ".join(STORY)
+    item = {"title": "Harbour approves ferry terminal", "guid": "ferry", "description": own}
+    url = feed_server.set("/feed.xml", Route(rss("Town News", [item])))
+    feed = await poller.subscribe(url)
+    [article] = (await poller.poll(feed)).added
+    same = await poller.poll(poller.store.get(feed.id))
+    assert not same.added and not same.updated
+    item["description"] = own + " Correction: the terminal opens in 2028."
+    feed_server.set("/feed.xml", Route(rss("Town News", [item])))
+    changed = await poller.poll(poller.store.get(feed.id))
+    assert [a.id for a in changed.updated] == [article.id]
+    stored = feed_engine.get_article(article.id)
+    assert stored is not None and stored.text.endswith("opens in 2028.")
