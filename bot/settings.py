@@ -57,6 +57,9 @@ class BotSettings(BaseSettings):
     add_max_url_bytes: int = Field(default=2_000_000, ge=1_000, description="/add url: size limit")
     add_fetch_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
+    feed_check_seconds: float = Field(
+        default=60.0, ge=5, le=3600, description="how often the bot looks for feeds due a poll"
+    )
     reload_seconds: float = Field(
         default=10.0, gt=0, description="how often to pick up index changes made by the CLI"
     )

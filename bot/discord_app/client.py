@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.discord_app import feed_text
 from bot.discord_app.replies import report_command_error, report_interaction_error
 from bot.discord_app.services import DAY, Services
+
+if TYPE_CHECKING:
+    from retrieval.feeds.poller import PollReport
+    from retrieval.feeds.store import Feed
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +28,7 @@ EXTENSIONS = (
     "bot.discord_app.cogs.ask",
     "bot.discord_app.cogs.manage",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.feeds",
 )
 
 
@@ -73,12 +79,15 @@ class NewsdeskBot(commands.Bot):
         self.services = services
         self._reload_loop = tasks.loop(seconds=settings.reload_seconds)(self._reload_changed)
         self._pruned_at = services.clock()
+        self._feed_loop = tasks.loop(seconds=settings.feed_check_seconds)(self.poll_feeds_once)
+        self._feed_tasks: set[asyncio.Task[None]] = set()
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.services.prepared:
             self._reload_loop.start()
+            self._feed_loop.start()
 
     async def on_ready(self) -> None:
         logger.info("logged in as %s in %d servers", self.user, len(self.guilds))
@@ -103,6 +112,53 @@ class NewsdeskBot(commands.Bot):
         except Exception:  # the next tick tries again; a broken index is logged, not fatal
             logger.exception("checking the index for outside changes failed")
 
+    async def poll_feeds_once(self) -> None:
+        """Poll the feeds whose time has come and announce what was new. A poll never blocks
+        the loop (HTTP is async; parsing, SQLite and indexing run in threads) and a failure is
+        logged: the next tick tries again."""
+        try:
+            reports = await self.services.feeds.poll_due()
+        except Exception:
+            logger.exception("polling the feeds failed")
+            return
+        for report in reports:
+            logger.info("%s", report.summary())
+            await self.announce(report)
+
+    def poll_feed_soon(self, feed: Feed) -> None:
+        """A first poll right after /feed add, in the background (kept until it ends)."""
+
+        async def run() -> None:
+            try:
+                await self.announce(await self.services.feeds.poll(feed))
+            except Exception:
+                logger.exception("the first poll of feed %s failed", feed.id)
+
+        task = asyncio.create_task(run(), name=f"feed-{feed.id}-first-poll")
+        self._feed_tasks.add(task)
+        task.add_done_callback(self._feed_tasks.discard)
+
+    async def announce(self, report: PollReport) -> None:
+        """One message per poll and feed in its announcement channel, if it has one."""
+        channel_id = report.feed.announce_channel
+        if not channel_id or not report.added:
+            return
+        channel = self.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            logger.warning("feed %s: announcement channel %s is gone", report.feed.id, channel_id)
+            return
+        try:
+            await channel.send(
+                feed_text.announcement(report.feed, report.added),
+                allowed_mentions=discord.AllowedMentions.none(),
+                suppress_embeds=True,
+            )
+        except discord.HTTPException as exc:
+            logger.warning("feed %s: could not announce in %s: %s", report.feed.id, channel_id, exc)
+
     async def close(self) -> None:
+        self._feed_loop.cancel()
+        for task in list(self._feed_tasks):
+            task.cancel()
         self._reload_loop.cancel()
         await super().close()

@@ -18,6 +18,9 @@ from bot.discord_app.votes import FILE_NAME, FeedbackStore
 from bot.settings import BotSettings
 from retrieval.dates import warm_up as warm_up_dates
 from retrieval.engine import Engine
+from retrieval.feeds.poller import FeedPoller, Target
+from retrieval.feeds.store import FILE_NAME as FEEDS_FILE
+from retrieval.feeds.store import SHARED, FeedStore
 from retrieval.near_duplicates import warm_up as warm_up_copies
 from retrieval.settings import RetrievalSettings
 
@@ -34,6 +37,7 @@ class Services:
     cooldown: Cooldown
     admin: AdminRule
     load_encoder: Callable[[], object]  # loads the shared encoder (seconds for the model)
+    feeds: FeedPoller = field(init=False)
     clock: Callable[[], float] = time.monotonic
     prepared: bool = field(default=False, init=False)
 
@@ -48,7 +52,7 @@ class Services:
     ) -> Services:
         """Cheap: opens nothing (so `sync-commands` can build the bot without the model).
         `open_engine` and `load_encoder` come from the composition root (bot/compose.py)."""
-        return cls(
+        services = cls(
             bot_settings=bot_settings,
             settings=settings,
             engines=EngineRegistry(
@@ -59,6 +63,20 @@ class Services:
             admin=AdminRule(bot_settings.admin_role_id, bot_settings.admin_role),
             load_encoder=load_encoder,
         )
+        services.feeds = FeedPoller(
+            FeedStore(settings.index_dir / FEEDS_FILE), settings, services.feed_target
+        )
+        return services
+
+    def collection_key(self, guild_id: int | None) -> str:
+        """Which collection a guild's feeds feed: its own, or the shared one."""
+        if self.engines.per_guild and guild_id is not None:
+            return str(guild_id)
+        return SHARED
+
+    async def feed_target(self, collection: str) -> Target:
+        scoped = await self.engines.get(None if collection == SHARED else int(collection))
+        return Target(scoped.engine, scoped.settings)
 
     def prepare(self) -> Services:
         """Blocking, before connecting: load the encoder, the date parser and the wire-copy
