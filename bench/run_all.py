@@ -31,6 +31,7 @@ SCRIPTS = (
     "abstention_curve",
     "chunk_sweep",
     "add_latency",
+    "feed_ingest",
     "startup",
     "serving_memory",
     "peers",

@@ -34,6 +34,7 @@ SCRIPTS = {
     "abstention_curve": ("curve", "default_threshold", "at_default"),
     "chunk_sweep": ("configs",),
     "add_latency": ("trials", "median_searchable_seconds", "by_collection_size"),
+    "feed_ingest": ("entries_per_second", "non_encoding_share", "loop_stall_ms"),
     "startup": ("commands",),
     "serving_memory": ("by_backend",),
     "peers": ("systems",),
