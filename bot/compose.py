@@ -154,6 +154,14 @@ def read_index_status(settings: RetrievalSettings) -> IndexStatus:
     return read_status(settings.index_dir)
 
 
+def index_exists(index_dir: Path) -> bool:
+    """Whether `index_dir` holds an index (its live database), read without opening it."""
+    from retrieval.index.location import current_database
+
+    database = current_database(index_dir)
+    return database is not None and database.exists()
+
+
 class Composition:
     """Everything one process builds, from its settings. `settings` may be overridden per call
     (another index folder for eval, a guild's collection); the encoder is shared by all."""
@@ -191,6 +199,10 @@ class Composition:
         from retrieval.engine import Engine
         from retrieval.errors import IndexMissingError
 
+        if policy is OpenPolicy.OPEN and not index_exists(settings.index_dir):
+            # Before the encoder: loading it can take seconds (an ONNX export the first time),
+            # all for an error.
+            raise IndexMissingError(f"no index in {settings.index_dir}")
         engine = Engine(settings, self.embedder())
         try:
             return engine.open(create=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ class Context:
         if self._root is None:
             from bot.compose import Composition, load_settings
 
-            self._root = Composition(load_settings(**self.overrides))
+            self._root = Composition(absolute_paths(load_settings(**self.overrides)))
         return self._root
 
     @property
@@ -54,9 +55,61 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+def absolute_paths(settings: RetrievalSettings) -> RetrievalSettings:
+    """The folders made absolute (against the current folder), so that every message and
+    `--json` field names them unambiguously: "no index in /srv/news/.index", not ".index"."""
+    folders = ("articles_dir", "index_dir", "model_cache_dir")
+    update = {
+        name: Path(os.path.abspath(value))
+        for name in folders
+        if (value := getattr(settings, name)) is not None
+    }
+    return settings.model_copy(update=update)
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A global option given after the subcommand: the same as before it (the later wins)."""
+    obj = ctx.find_object(Context)
+    if obj is None or value is None or value == 0:
+        return value
+    if param.name == "verbose":
+        from bot.compose import configure_logging
+
+        obj.verbose += value
+        configure_logging(obj.verbose)
+    else:
+        obj.overrides[str(param.name)] = value
+    return value
+
+
+def global_options() -> list[click.Parameter]:
+    """`-v`, `--index-dir`, `--articles-dir` and `--model`, for every command below the root
+    (hidden there: `newsdesk --help` lists them once)."""
+    path = click.Path(path_type=Path)
+    made: list[click.Parameter] = [
+        click.Option(["-v", "--verbose"], count=True),
+        click.Option(["--index-dir"], type=path),
+        click.Option(["--articles-dir"], type=path),
+        click.Option(["--model"]),
+    ]
+    for option in made:
+        option.expose_value, option.hidden, option.callback = False, True, _set_global
+    return made
+
+
 class Group(click.Group):
     """Turns expected errors into one line and their exit code (retrieval.errors) instead of a
-    traceback."""
+    traceback. Every command added to it also takes the global options, so they work before
+    and after the subcommand (`newsdesk ask "q" --index-dir X`, `newsdesk index status -v`)."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        taken = {opt for param in cmd.params for opt in getattr(param, "opts", ())}
+        cmd.params.extend(
+            option
+            for option in global_options()
+            if not taken.intersection(getattr(option, "opts", ()))
+        )
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from retrieval.errors import NewsdeskError
