@@ -167,7 +167,7 @@ def cli(
 # -- index ------------------------------------------------------------------------------------
 
 
-@cli.group(cls=Group)
+@cli.group(cls=Group, short_help="Build and inspect the search index.")
 def index() -> None:
     """Build and inspect the search index.
 
@@ -178,10 +178,11 @@ def index() -> None:
     """
 
 
-@index.command("rebuild")
+@index.command("rebuild", short_help="Sync the index with the articles folder.")
 @click.option("--full", is_flag=True, help="Re-encode everything into a fresh index.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def index_rebuild(obj: Context, full: bool) -> None:
+def index_rebuild(obj: Context, full: bool, as_json: bool) -> None:
     """Sync the index with the articles folder: add new, re-index changed, drop deleted files.
 
     An index built with another model, encoder or chunk settings is rebuilt in full.
@@ -190,6 +191,7 @@ def index_rebuild(obj: Context, full: bool) -> None:
     Examples:
       newsdesk index rebuild
       newsdesk index rebuild --full    # re-encode everything into a fresh index
+      newsdesk index rebuild --json | jq .added
     """
     settings = obj.settings
     if not settings.articles_dir.is_dir():
@@ -213,13 +215,30 @@ def index_rebuild(obj: Context, full: bool) -> None:
     for dropped, kept in report.duplicates:
         click.echo(f"duplicate: {dropped} is the same article as {kept}; not indexed", err=True)
     status = engine.status()
+    if as_json:
+        data = {
+            "full": full,
+            "added": report.added,
+            "changed": report.changed,
+            "removed": report.removed,
+            "unchanged": report.unchanged,
+            "duplicates": [{"id": dropped, "same_as": kept} for dropped, kept in report.duplicates],
+            "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
+            "chunks_encoded": report.chunks_encoded,
+            "sentences_encoded": report.sentences_encoded,
+            "seconds": round(report.seconds, 3),
+            "articles": status.articles,
+            "chunks": status.chunks,
+        }
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
     click.echo(
         f"Index {'rebuilt' if full else 'synced'}: {report.summary()}. "
         f"Now {status.articles} articles, {status.chunks} chunks."
     )
 
 
-@index.command("status")
+@index.command("status", short_help="Show what the index holds and how it was built.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
 def index_status(obj: Context, as_json: bool) -> None:
@@ -251,6 +270,11 @@ def index_status(obj: Context, as_json: bool) -> None:
         click.echo(f"{label + ':':<14}{value}")
 
 
+def read_stdin() -> str:
+    """Standard input, all of it (`ask -`, `add -`)."""
+    return click.get_text_stream("stdin").read()
+
+
 def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
@@ -258,7 +282,7 @@ def _when(timestamp: float) -> str:
 # -- model ------------------------------------------------------------------------------------
 
 
-@cli.group(cls=Group)
+@cli.group(cls=Group, short_help="Prepare the embedding model (ONNX export).")
 def model() -> None:
     """Prepare the embedding model.
 
@@ -269,7 +293,7 @@ def model() -> None:
     """
 
 
-@model.command("export")
+@model.command("export", short_help="Export the model to ONNX and verify it.")
 @click.option("--force", is_flag=True, help="Export again even if a verified export is cached.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export manifest as JSON.")
 @pass_context
@@ -305,11 +329,12 @@ def model_export(obj: Context, force: bool, as_json: bool) -> None:
 # -- add / remove -----------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="Add articles from files, folders, URLs or standard input.")
 @click.argument("sources", nargs=-1, required=True)
+@click.option("--title", help="The title of the article read from standard input (`-`).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def add(obj: Context, sources: Sequence[str], as_json: bool) -> None:
+def add(obj: Context, sources: Sequence[str], title: str | None, as_json: bool) -> None:
     """Add articles from files, folders, JSONL files or http(s) URLs.
 
     Files are copied into the articles folder (pages are saved there as Markdown), so a
@@ -321,13 +346,25 @@ def add(obj: Context, sources: Sequence[str], as_json: bool) -> None:
       newsdesk add story.md notes/ feed.jsonl
       newsdesk add https://example.com/2024/05/story.html
       newsdesk add https://example.com/2024/05/story.html --json | jq '.articles[].status'
+      pbpaste | newsdesk add - --title "Council approves the budget"
     """
-    from retrieval.collection import add_sources
+    from retrieval.collection import add_article, add_sources
 
+    if "-" in sources and len(sources) > 1:
+        raise click.UsageError("`-` (an article from standard input) must be the only source")
+    if title is not None and sources != ("-",):
+        raise click.UsageError("--title is for the article read from standard input (`-`)")
     settings = obj.settings
-    engine = obj.engine(OpenPolicy.OPEN_OR_BUILD)
-    with ProgressBar() as bar:
-        outcome = add_sources(engine, settings, sources, progress=bar)
+    if sources == ("-",):
+        from retrieval.loaders import article_from_text
+
+        article = article_from_text(read_stdin(), title=title)
+        engine = obj.engine(OpenPolicy.OPEN_OR_BUILD)
+        outcome = add_article(engine, settings, article)
+    else:
+        engine = obj.engine(OpenPolicy.OPEN_OR_BUILD)
+        with ProgressBar() as bar:
+            outcome = add_sources(engine, settings, sources, progress=bar)
     for line in outcome.messages:
         click.echo(line, err=True)
     if as_json:
@@ -343,24 +380,39 @@ def add(obj: Context, sources: Sequence[str], as_json: bool) -> None:
         raise SystemExit(1)
 
 
-@cli.command()
-@click.argument("article_id")
+@cli.command(short_help="Remove articles from the index and the articles folder.")
+@click.argument("article_ids", nargs=-1, required=True, metavar="ARTICLE_ID...")
+@click.option("-y", "--yes", is_flag=True, help="Delete the articles' files without asking.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def remove(obj: Context, article_id: str) -> None:
-    """Remove an article from the index and the articles folder.
+def remove(obj: Context, article_ids: Sequence[str], yes: bool, as_json: bool) -> None:
+    """Remove articles from the index and delete their files from the articles folder.
+
+    Asks first when files would be deleted (--yes skips the question; without a terminal
+    to ask on, --yes is required). Every id is checked before anything is removed.
 
     \b
     Examples:
       newsdesk remove wikipedia/1973-oil-crisis
+      newsdesk remove bees moon --yes --json
       newsdesk sources oil    # find the id first
     """
+    from bot.cli.removing import confirm_removal, find_articles
     from retrieval.collection import remove_article
 
-    article = remove_article(obj.engine(OpenPolicy.OPEN), obj.settings, article_id)
-    click.echo(f"Removed {article.id}: {article.title}")
+    engine = obj.engine(OpenPolicy.OPEN)
+    articles = find_articles(engine, obj.settings, article_ids)
+    confirm_removal(obj.settings, articles, yes=yes)
+    removed = [remove_article(engine, obj.settings, article.id) for article in articles]
+    if as_json:
+        data = [{"id": a.id, "title": a.title, "path": a.path} for a in removed]
+        click.echo(json.dumps({"removed": data}, ensure_ascii=False))
+        return
+    for article in removed:
+        click.echo(f"Removed {article.id}: {article.title}")
 
 
-@cli.command()
+@cli.command(short_help="List indexed articles, newest first.")
 @click.argument("search", required=False)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option(
@@ -437,7 +489,7 @@ def _date_option(
     return parsed
 
 
-@cli.command()
+@cli.command(short_help="Ask a question: cited excerpts, best sentence in bold.")
 @click.argument("question")
 @click.option("-k", "k", type=click.IntRange(1, 50), help="How many excerpts (NEWSDESK_TOP_K).")
 @click.option("--mode", type=click.Choice(MODES), help="Retriever (default NEWSDESK_SEARCH_MODE).")
@@ -471,6 +523,7 @@ def ask(
       newsdesk ask "What did Kerry want from the Moscow talks?"
       newsdesk ask "who founded ABC" -k 3 --mode bm25
       newsdesk ask "oil embargo" --json | jq '.hits[0].excerpt'
+      echo "Who founded ABC?" | newsdesk ask -
       newsdesk ask "What is the latest on the water notice?"
       newsdesk ask "What happened on Tuesday?" --at 2025-09-04
       newsdesk ask "council budget" --since 2025-03-01 --before 2025-04-01
@@ -478,6 +531,8 @@ def ask(
     from bot.render import render_text
     from retrieval.dates import TimeWindow
 
+    if question == "-":
+        question = read_stdin().strip()
     engine = obj.engine(OpenPolicy.OPEN)
     window = TimeWindow(since, before) if since or before else None
     result = engine.search(
@@ -496,7 +551,7 @@ def ask(
     click.echo(render_text(result, bold=bold))
 
 
-@cli.command()
+@cli.command(short_help="Ask questions in the terminal (chat).")
 @pass_context
 def chat(obj: Context) -> None:
     """Interactive question and answer in the terminal, on the same engine as the bot.
@@ -516,7 +571,7 @@ def chat(obj: Context) -> None:
 # -- eval -------------------------------------------------------------------------------------
 
 
-@cli.command("eval")
+@cli.command("eval", short_help="Measure retrieval quality on a test collection.")
 @click.option(
     "--articles",
     "articles_path",
@@ -607,7 +662,7 @@ def evaluate_command(
 # -- the bot ----------------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="Start the Discord bot.")
 @click.option("--or-chat", is_flag=True, help="Without DISCORD_TOKEN, open the terminal chat.")
 @pass_context
 def run(obj: Context, or_chat: bool) -> None:
@@ -635,7 +690,7 @@ def run(obj: Context, or_chat: bool) -> None:
     run_bot(obj.root.services(bot_settings), token)
 
 
-@cli.command("sync-commands")
+@cli.command("sync-commands", short_help="Publish the slash commands to Discord.")
 @click.option("--guild", "guild_id", type=int, help="Publish to one server only (instant).")
 @pass_context
 def sync_commands(obj: Context, guild_id: int | None) -> None:

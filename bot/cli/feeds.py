@@ -82,7 +82,7 @@ def _report_json(report: PollReport) -> dict[str, Any]:
     }
 
 
-@cli.group(cls=Group)
+@cli.group(cls=Group, short_help="Follow RSS, Atom and JSON feeds and news sitemaps.")
 def feeds() -> None:
     """Follow RSS, Atom and JSON feeds and news sitemaps.
 
@@ -97,13 +97,19 @@ def feeds() -> None:
     """
 
 
-@feeds.command("add")
+@feeds.command("add", short_help="Subscribe to a feed and read its entries.")
 @click.argument("url")
 @click.option("--no-poll", is_flag=True, help="Only subscribe; the next poll reads the entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
 def feeds_add(obj: Context, url: str, no_poll: bool, as_json: bool) -> None:
-    """Subscribe to a feed (or to the feed a web page names), then read its entries."""
+    """Subscribe to a feed (or to the feed a web page names), then read its entries.
+
+    \b
+    Examples:
+      newsdesk feeds add https://example.com/news/rss.xml
+      newsdesk feeds add https://example.com/ --no-poll --json | jq .feed.id
+    """
     poller = _poller(obj)
 
     async def run() -> tuple[Feed, PollReport | None]:
@@ -126,11 +132,17 @@ def _echo_failures(report: PollReport) -> None:
         click.echo(f"skipped {line}", err=True)
 
 
-@feeds.command("list")
+@feeds.command("list", short_help="The feeds followed, their last poll and error.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
 def feeds_list(obj: Context, as_json: bool) -> None:
-    """The feeds followed, with their last poll and last error."""
+    """The feeds followed, with their last poll and last error.
+
+    \b
+    Examples:
+      newsdesk feeds list
+      newsdesk feeds list --json | jq '.feeds[] | {id, last_error}'
+    """
     from retrieval.feeds.store import FILE_NAME, FeedStore
 
     found = FeedStore(obj.settings.index_dir / FILE_NAME).feeds()
@@ -152,35 +164,61 @@ def feeds_list(obj: Context, as_json: bool) -> None:
     click.echo(f"{len(found)} feed{'s' if len(found) != 1 else ''}.")
 
 
-@feeds.command("remove")
+@feeds.command("remove", short_help="Stop following a feed (its articles stay).")
 @click.argument("feed_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def feeds_remove(obj: Context, feed_id: int) -> None:
-    """Stop following a feed; its articles stay in the collection."""
+def feeds_remove(obj: Context, feed_id: int, as_json: bool) -> None:
+    """Stop following a feed; its articles stay in the collection.
+
+    \b
+    Examples:
+      newsdesk feeds remove 3
+      newsdesk feeds list    # find the id first
+    """
     from retrieval.feeds.store import FILE_NAME, FeedStore
 
     feed = FeedStore(obj.settings.index_dir / FILE_NAME).remove(feed_id)
+    if as_json:
+        click.echo(json.dumps({"feed": _feed_json(feed)}, ensure_ascii=False))
+        return
     click.echo(f"No longer following {feed.name} (feed {feed.id}); its articles stay.")
 
 
-@feeds.command("enable")
+@feeds.command("enable", short_help="Poll a feed disabled after failures again.")
 @click.argument("feed_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
-def feeds_enable(obj: Context, feed_id: int) -> None:
-    """Poll a feed that was disabled after repeated failures again."""
+def feeds_enable(obj: Context, feed_id: int, as_json: bool) -> None:
+    """Poll a feed that was disabled after repeated failures again.
+
+    \b
+    Examples:
+      newsdesk feeds enable 3
+    """
     from retrieval.feeds.store import FILE_NAME, FeedStore
 
     feed = FeedStore(obj.settings.index_dir / FILE_NAME).set_enabled(feed_id, True)
+    if as_json:
+        click.echo(json.dumps({"feed": _feed_json(feed)}, ensure_ascii=False))
+        return
     click.echo(f"Polling {feed.name} (feed {feed.id}) again.")
 
 
-@feeds.command("poll")
+@feeds.command("poll", short_help="Poll feeds once, index what is new (cron).")
 @click.argument("feed_id", type=int, required=False)
 @click.option("--due", is_flag=True, help="Only feeds whose next poll time has come.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
 def feeds_poll(obj: Context, feed_id: int | None, due: bool, as_json: bool) -> None:
-    """Poll every feed (or one) once, index what is new, then exit: for cron."""
+    """Poll every feed (or one) once, index what is new, then exit: for cron.
+
+    \b
+    Examples:
+      newsdesk feeds poll
+      newsdesk feeds poll 3
+      newsdesk feeds poll --due --json    # from cron: only the feeds whose time has come
+    """
     poller = _poller(obj)
     store = poller.store
     if feed_id is not None:
