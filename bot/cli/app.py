@@ -60,7 +60,8 @@ def absolute_paths(settings: RetrievalSettings) -> RetrievalSettings:
     `--json` field names them unambiguously: "no index in /srv/news/.index", not ".index"."""
     folders = ("articles_dir", "index_dir", "model_cache_dir")
     update = {
-        name: Path(os.path.abspath(value))
+        # abspath, not resolve(): '..' made plain, symlinks kept as the user named them.
+        name: Path(os.path.abspath(value))  # noqa: PTH100
         for name in folders
         if (value := getattr(settings, name)) is not None
     }
@@ -82,11 +83,11 @@ def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def global_options() -> list[click.Parameter]:
+def global_options() -> list[click.Option]:
     """`-v`, `--index-dir`, `--articles-dir` and `--model`, for every command below the root
     (hidden there: `newsdesk --help` lists them once)."""
     path = click.Path(path_type=Path)
-    made: list[click.Parameter] = [
+    made: list[click.Option] = [
         click.Option(["-v", "--verbose"], count=True),
         click.Option(["--index-dir"], type=path),
         click.Option(["--articles-dir"], type=path),
@@ -272,7 +273,7 @@ def index_status(obj: Context, as_json: bool) -> None:
 
 def read_stdin() -> str:
     """Standard input, all of it (`ask -`, `add -`)."""
-    return click.get_text_stream("stdin").read()
+    return sys.stdin.read()
 
 
 def _when(timestamp: float) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePath
@@ -45,10 +44,10 @@ def find_articles(
 def ids_for_path(engine: Engine, settings: RetrievalSettings, given: str) -> list[str]:
     """The ids of the articles read from the file `given` names (relative to the current
     folder or to the articles folder), when it is one in the articles folder."""
-    folder = Path(os.path.abspath(settings.articles_dir))
+    folder = settings.articles_dir.resolve()
     relative: set[str] = set()
     for candidate in (Path(given), folder / given):
-        absolute = Path(os.path.abspath(candidate))
+        absolute = candidate.resolve()
         if absolute.is_relative_to(folder):
             relative.add(absolute.relative_to(folder).as_posix())
     if not relative:
