@@ -208,7 +208,7 @@ def test_add_file_url_and_remove(built: Workspace, tmp_path: Path, page_url: str
     listing = built.run("sources", "moon").stdout
     assert "Moon landing" in listing and "1 of 1 articles" in listing
 
-    removed = built.run("remove", "moon")
+    removed = built.run("remove", "moon", "--yes")
     assert removed.returncode == 0, removed.stderr
     assert "Removed moon: Moon landing" in removed.stdout
     assert not (built.articles / "moon.md").exists()

@@ -108,3 +108,21 @@ def test_a_killed_poll_is_picked_up_by_the_next(tmp_path: Path, feed_server: Fee
     assert json.loads(third.stdout)["polls"][0]["not_modified"]
     sources = json.loads(ws.run("sources", "--json").stdout)
     assert sources["total"] == 3
+
+
+def test_feeds_json_and_global_options_after_the_subcommand(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    ws = _workspace(tmp_path)
+    other = tmp_path / "other-index"
+    url = _feed(feed_server, count=1)
+    added = _run(ws, "feeds", "add", url, "--no-poll", "--json", "--index-dir", str(other))
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["feed"]["id"] == 1
+    assert (other / "feeds.sqlite3").is_file() and not ws.index.exists()
+    enabled = _run(ws, "feeds", "enable", "1", "--json", "--index-dir", str(other))
+    assert json.loads(enabled.stdout)["feed"]["state"] in {"new", "ok"}
+    removed = _run(ws, "feeds", "remove", "1", "--index-dir", str(other), "--json")
+    assert removed.returncode == 0, removed.stderr
+    feed = json.loads(removed.stdout)["feed"]
+    assert (feed["id"], feed["title"], feed["url"]) == (1, "Town News", url)
