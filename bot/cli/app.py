@@ -134,7 +134,9 @@ Examples:
   newsdesk add https://example.com/story.html notes/
   newsdesk chat                     # try it in the terminal
   newsdesk run                      # start the Discord bot (needs DISCORD_TOKEN)
+  newsdesk doctor                   # what is set, what is wrong, what fixes it
 
+The options above work after the command too: newsdesk ask "..." --index-dir /srv/news/.index
 Settings come from NEWSDESK_* / DISCORD_* environment variables or .env (see .env.example).""",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
