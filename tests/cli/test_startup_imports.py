@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.environment import child_env
 
@@ -30,3 +31,12 @@ def _modules_after(args: list[str]) -> set[str]:
 def test_help_imports_nothing_heavy() -> None:
     assert _modules_after(["--help"]) == set()
     assert _modules_after(["model", "export", "--help"]) == set()
+
+
+def test_doctor_and_ask_without_an_index_import_nothing_heavy(tmp_path: Path) -> None:
+    """With the default (packaged) model: `doctor` reads files only, and `ask` with no index
+    stops before the encoder is loaded (or exported)."""
+    where = ["--index-dir", str(tmp_path / "index"), "--articles-dir", str(tmp_path)]
+    assert _modules_after(["doctor", *where]) == set()
+    assert _modules_after(["ask", "Who won?", *where]) == set()
+    assert not (tmp_path / "index").exists()
