@@ -136,7 +136,8 @@ Examples:
   newsdesk run                      # start the Discord bot (needs DISCORD_TOKEN)
   newsdesk doctor                   # what is set, what is wrong, what fixes it
 
-The options above work after the command too: newsdesk ask "..." --index-dir /srv/news/.index
+The options above also work after the command (newsdesk index status -v).
+
 Settings come from NEWSDESK_* / DISCORD_* environment variables or .env (see .env.example).""",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
@@ -275,6 +276,8 @@ def index_status(obj: Context, as_json: bool) -> None:
 
 def read_stdin() -> str:
     """Standard input, all of it (`ask -`, `add -`)."""
+    if sys.stdin.isatty():
+        click.echo("Reading standard input; end it with Ctrl-D.", err=True)
     return sys.stdin.read()
 
 
