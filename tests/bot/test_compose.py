@@ -41,10 +41,13 @@ def root(settings: RetrievalSettings, factory: CountingFactory) -> Composition:
     return Composition(settings, embedder_factory=factory)
 
 
-def test_open_without_an_index_is_the_no_index_error(root: Composition) -> None:
+def test_open_without_an_index_is_the_no_index_error(
+    root: Composition, factory: CountingFactory
+) -> None:
     with pytest.raises(IndexMissingError, match="newsdesk index rebuild"):
         root.engine(OpenPolicy.OPEN)
     assert not (root.settings.index_dir / "current.json").exists()  # nothing was created
+    assert factory.loads == 0  # the error comes before the encoder (an export, the first time)
 
 
 def test_open_or_build_builds_a_missing_index_from_the_folder(root: Composition) -> None:
