@@ -14,6 +14,8 @@ from retrieval.files import file_lock, write_json_atomic
 
 logger = logging.getLogger(__name__)
 POINTER = "current.json"
+# The bulk files whose bad lines were reported, with the hash of the version reported.
+REPORTED_LINES = "reported-lines.json"
 
 
 def current_database(index_dir: Path) -> Path | None:
@@ -86,3 +88,26 @@ def write_lock(index_dir: Path) -> Iterator[None]:
 
 def _log_waiting() -> None:
     logger.info("another newsdesk process is writing the index; waiting for it")
+
+
+def reported_lines(index_dir: Path) -> dict[str, str]:
+    """Path -> content hash of the bulk files whose bad lines were already warned about."""
+    try:
+        data = json.loads((index_dir / REPORTED_LINES).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        logger.info("ignoring %s (%s)", index_dir / REPORTED_LINES, exc)
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def remember_reported_lines(index_dir: Path, files: dict[str, str]) -> None:
+    """Keep which bulk files' bad lines were reported; a failure only costs a repeated
+    warning, so it is logged, not raised."""
+    try:
+        write_json_atomic(index_dir / REPORTED_LINES, files)
+    except OSError as exc:
+        logger.info("could not write %s: %s", index_dir / REPORTED_LINES, exc)
