@@ -140,6 +140,7 @@ def add_sources(
     progress: Progress | None = None,
 ) -> IngestOutcome:
     """Files, folders, JSONL files or http(s) URLs -> copied into the folder, then indexed."""
+    engine.check_writable()  # before anything is copied into the articles folder
     outcome = IngestOutcome()
     folder = settings.articles_dir
     folder.mkdir(parents=True, exist_ok=True)
@@ -223,6 +224,7 @@ def add_articles(
     (its id, the stored one's) and the file just written for it is taken back out. The same
     page with other text is the stored article, updated (`updated_version`): its file is
     rewritten and its text and chunks replaced. If indexing fails, every file is put back."""
+    engine.check_writable()  # before anything is written into the articles folder
     outcome = IngestOutcome()
     undo: dict[str, Undo] = {}
     try:
@@ -250,6 +252,7 @@ def remove_article(engine: Engine, settings: RetrievalSettings, article_id: str)
     article = engine.get_article(article_id)
     if article is None:
         raise ArticleNotFoundError(f"no article with id {article_id!r}")
+    engine.check_writable()  # before its file is deleted
     if article.path:
         _remove_from_folder(settings.articles_dir, article)
     try:

@@ -34,6 +34,7 @@ class SyncReport:
     sentences_encoded: int = 0
     chunks_written: int = 0
     seconds: float = 0.0
+    to_write: int = 0  # articles new or changed, to be written (some may be saved already)
 
     @property
     def written(self) -> list[str]:
@@ -122,6 +123,7 @@ def write_articles(
             )
         )
 
+    report.to_write += len(planned)
     cached = store.cached_hashes(h for p in planned for h, _ in p.to_encode())
     to_encode = len({h for p in planned for h, _ in p.to_encode()} - cached)
     progress.start(to_encode, "encoding passages and sentences")
