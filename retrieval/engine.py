@@ -128,7 +128,10 @@ class Engine:
         forced = self.settings.index_read_only
         if self._read_only or location.is_read_only(self.index_dir, forced=forced):
             raise location.read_only_error(self.index_dir, forced=forced)
-        if not whole_collection and self._store is not None and not self._store.path.exists():
+        if whole_collection or self._store is None:
+            return
+        database = location.current_database(self.index_dir)  # another process may switch it
+        if database is None or not database.exists():
             raise IndexMissingError(
                 f"the index in {self.index_dir} was deleted while newsdesk was running"
             )

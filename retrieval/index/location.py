@@ -42,7 +42,10 @@ def is_read_only(index_dir: Path, *, forced: bool = False) -> bool:
         return False  # made by the first write
     if not os.access(index_dir, os.W_OK):
         return True
-    database = current_database(index_dir)
+    try:
+        database = current_database(index_dir)
+    except IndexCorruptError:
+        return False  # a damaged pointer is for a full rebuild to replace, not read-only
     return database is not None and database.exists() and not os.access(database, os.W_OK)
 
 

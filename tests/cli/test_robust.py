@@ -252,3 +252,53 @@ def test_a_write_waiting_for_another_process_says_so(ws: Workspace, tmp_path: Pa
         assert child.wait(timeout=120) == 0
         reader.join(timeout=120)
     assert "Added 1 article" in stdout
+
+
+def test_the_index_folder_deleted_under_a_running_chat(ws: Workspace, tmp_path: Path) -> None:
+    (ws.articles / "bees.md").write_text(
+        "# Bees\n\nThe queen lays two thousand eggs a day.\n", encoding="utf-8"
+    )
+    assert ws.run("index", "rebuild").returncode == 0
+    note = tmp_path / "owls.md"
+    note.write_text("# Owls\n\nBarn owls hunt voles at dusk.\n", encoding="utf-8")
+    chat = subprocess.Popen(
+        [*NEWSDESK, "chat"],
+        cwd=ws.root, env=ws.env(PYTHONUNBUFFERED="1"), text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    assert chat.stdout is not None and chat.stdin is not None
+    stdout, stdin = chat.stdout, chat.stdin
+
+    def read_stdout() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+
+    def say(line: str, until: str | None = None) -> str:
+        """What the chat replies to `line`, up to `until` (or its first line with words)."""
+        stdin.write(line + "\n")
+        stdin.flush()
+        seen = ""
+        while (until not in seen) if until is not None else not seen.strip():
+            seen += lines.get(timeout=120)
+        return seen
+
+    with chat:
+        try:
+            say("/sources", until="(1 of 1)")
+            shutil.rmtree(ws.index)
+            reply = say(f"/add {note}")
+            assert "was deleted while newsdesk was running; run `newsdesk index rebuild`" in reply
+            assert "eggs" in say("How many eggs does the queen lay?", until="eggs")  # in memory
+            stdin.close()
+            assert chat.wait(timeout=120) == 0
+        except BaseException:
+            chat.kill()
+            raise
+    assert not (ws.articles / "owls.md").exists()
+    assert not list(ws.index.glob("*.sqlite3*"))  # no empty database left behind
+    out = ws.run("index", "status")
+    assert out.returncode == 3 and "no index" in out.stderr and "damaged" not in out.stderr
+    assert ws.run("index", "rebuild").returncode == 0

@@ -147,3 +147,15 @@ def test_ctrl_c_during_a_sync_says_how_many_articles_were_saved(
     assert isinstance(raised.value, KeyboardInterrupt)
     report = engine.sync(articles, remove_missing=True)  # finishing
     assert len(report.added) == 200 - saved and report.unchanged == saved
+
+
+def test_a_database_switched_by_another_process_is_not_taken_for_a_deleted_one(
+    settings: RetrievalSettings, embedder: HashingEmbedder
+) -> None:
+    running = Engine(settings, embedder).open()
+    running.add(SAMPLE_ARTICLES)
+    Engine(settings, embedder).open().rebuild_full(SAMPLE_ARTICLES)  # `index rebuild --full`
+    assert not running.store.path.exists()  # the database it opened is gone, replaced
+    owl = make_article("owls", "Owls", "Barn owls hunt voles over the meadow at dusk.")
+    assert running.add([owl]).added == ["owls"]
+    assert "owls" in Engine(settings, embedder).open(create=False).snapshot.articles
