@@ -25,7 +25,6 @@ from retrieval.errors import (
     ArticleNotFoundError,
     EmptyQuestionError,
     IndexMissingError,
-    InterruptedWrite,
     NewsdeskError,
     QuestionTooLongError,
 )
@@ -58,6 +57,19 @@ from retrieval.text.analyzer import Analyzer
 from retrieval.text.chunking import ChunkerSettings
 
 logger = logging.getLogger(__name__)
+
+
+class InterruptedWrite(KeyboardInterrupt):
+    """Ctrl-C during a write that commits in batches: what was committed stays, and the
+    message says how much that is (the CLI prints it, then exits with 130)."""
+
+    def __init__(self, saved: int, total: int) -> None:
+        self.saved = saved
+        self.total = total
+        super().__init__(
+            f"interrupted: {saved} of {total} articles saved; run `newsdesk index rebuild` "
+            "to finish"
+        )
 
 
 class Engine:

@@ -38,8 +38,9 @@ CooldownError, ExpiredError, GuildOnlyError, AmbiguousArticleError), all Newsdes
 
 Exit codes: 0 done; 1 an expected failure; 2 bad arguments or settings (as for click's own
 usage errors); 3 the index must be built or rebuilt first (`newsdesk index rebuild`); 75
-busy, try again (EX_TEMPFAIL); 130 interrupted (Ctrl-C during a write raises InterruptedWrite,
-a KeyboardInterrupt saying how many articles were saved). Anything else is a bug.
+busy, try again (EX_TEMPFAIL); 130 interrupted (Ctrl-C during a write raises
+retrieval.engine.InterruptedWrite, a KeyboardInterrupt saying how many articles were saved).
+Anything else is a bug.
 """
 
 from __future__ import annotations
@@ -247,19 +248,6 @@ class IndexReadOnlyError(WriteError):
         "the index folder is read-only: it can be searched, not changed; make it writable "
         "or set NEWSDESK_INDEX_DIR to a writable folder"
     )
-
-
-class InterruptedWrite(KeyboardInterrupt):
-    """Ctrl-C during a write that commits in batches: what was committed stays, and the
-    message says how much that is (the CLI prints it, then exits with 130)."""
-
-    def __init__(self, saved: int, total: int) -> None:
-        self.saved = saved
-        self.total = total
-        super().__init__(
-            f"interrupted: {saved} of {total} articles saved; run `newsdesk index rebuild` "
-            "to finish"
-        )
 
 
 def write_error(exc: OSError, what: str) -> WriteError:

@@ -11,8 +11,8 @@ import pytest
 
 from retrieval.collection import add_article, remove_article, sync_with_folder
 from retrieval.embedding.hashing import HashingEmbedder
-from retrieval.engine import Engine
-from retrieval.errors import IndexMissingError, IndexReadOnlyError, InterruptedWrite
+from retrieval.engine import Engine, InterruptedWrite
+from retrieval.errors import IndexMissingError, IndexReadOnlyError
 from retrieval.index import location
 from retrieval.settings import RetrievalSettings
 from tests.factories import SAMPLE_ARTICLES, make_article
