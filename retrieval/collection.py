@@ -334,6 +334,8 @@ def _collect(
             loaded = load_file_report(target, root=folder, max_bytes=settings.max_article_bytes)
             articles = loaded.articles
             lines_skipped.extend((file.name, lineno, why) for lineno, why in loaded.bad_lines)
+            if loaded.bad_lines:  # said in this add's summary: not warned about by rebuilds
+                _remember_reported(settings, target, loaded.digest)
             if len(articles) == 1 and target.suffix.lower() in REWRITABLE_SUFFIXES:
                 articles = [_dated_update(engine, settings, target, articles[0])]
         except NewsdeskError:
@@ -342,6 +344,14 @@ def _collect(
             raise
         collected.extend((a, undo) for a in articles)
     return collected
+
+
+def _remember_reported(settings: RetrievalSettings, target: Path, digest: str) -> None:
+    """Mark a bulk file's bad lines as reported (see `sync_with_folder`)."""
+    relative = target.resolve().relative_to(settings.articles_dir.resolve()).as_posix()
+    reported = location.reported_lines(settings.index_dir)
+    if reported.get(relative) != digest:
+        location.remember_reported_lines(settings.index_dir, reported | {relative: digest})
 
 
 def _dated_update(

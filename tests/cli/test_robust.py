@@ -121,6 +121,9 @@ def test_add_counts_bad_lines_in_its_summary(ws: Workspace, tmp_path: Path) -> N
     assert out.returncode == 0, out.stderr
     assert "Added 3 articles" in out.stdout
     assert "1 line skipped: line 3 invalid JSON" in out.stdout
+    rebuilt = ws.run("index", "rebuild")  # said by the add: counted, not warned about again
+    assert "1 line skipped: imported/feed.jsonl line 3 invalid JSON" in rebuilt.stdout
+    assert "line 3" not in rebuilt.stderr
 
 
 def test_linked_folders_are_followed_and_loops_skipped_with_a_warning(
