@@ -6,6 +6,7 @@ So `newsdesk index rebuild` (or `--full`) always reproduces what users added, fr
 from __future__ import annotations
 
 import datetime as dt
+import filecmp
 import json
 import logging
 import re
@@ -27,6 +28,7 @@ from retrieval.errors import (
     write_error,
 )
 from retrieval.files import copy_file_atomic, write_bytes_atomic, write_text_atomic
+from retrieval.index import location
 from retrieval.index.writer import SyncReport
 from retrieval.loaders import (
     LoadReport,
@@ -38,6 +40,8 @@ from retrieval.loaders import (
 )
 from retrieval.loaders.decoding import check_size
 from retrieval.loaders.fetch import check_url
+from retrieval.loaders.files import load_file_report
+from retrieval.loaders.jsonl import lines_summary
 from retrieval.loaders.saving import article_file, render_markdown
 from retrieval.progress import Progress
 from retrieval.settings import RetrievalSettings
@@ -71,6 +75,8 @@ class IngestOutcome:
     messages: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)  # what was handed to the index
+    # Lines of bulk files left out: (file name, line number, reason).
+    lines_skipped: list[tuple[str, int, str]] = field(default_factory=list)
 
     def status(self, article: Article) -> AddStatus:
         if article.id in self.report.added:
@@ -105,6 +111,9 @@ class IngestOutcome:
             parts.append(f"{len(self.report.duplicates)} duplicates skipped")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
+        if self.lines_skipped:
+            names = len({name for name, _, _ in self.lines_skipped}) > 1
+            parts.append(lines_summary(self.lines_skipped, names=names))
         return ", ".join(parts) + f" ({self.report.seconds:.1f}s)."
 
 
@@ -131,13 +140,14 @@ def add_sources(
     progress: Progress | None = None,
 ) -> IngestOutcome:
     """Files, folders, JSONL files or http(s) URLs -> copied into the folder, then indexed."""
+    engine.check_writable()  # before anything is copied into the articles folder
     outcome = IngestOutcome()
     folder = settings.articles_dir
     folder.mkdir(parents=True, exist_ok=True)
     undo: dict[str, Undo] = {}
     for source in sources:
         try:
-            for article, restore in _collect(source, settings, engine):
+            for article, restore in _collect(source, settings, engine, outcome.lines_skipped):
                 outcome.articles.append(article)
                 if restore is not None:
                     undo[article.id] = restore
@@ -214,6 +224,7 @@ def add_articles(
     (its id, the stored one's) and the file just written for it is taken back out. The same
     page with other text is the stored article, updated (`updated_version`): its file is
     rewritten and its text and chunks replaced. If indexing fails, every file is put back."""
+    engine.check_writable()  # before anything is written into the articles folder
     outcome = IngestOutcome()
     undo: dict[str, Undo] = {}
     try:
@@ -241,6 +252,7 @@ def remove_article(engine: Engine, settings: RetrievalSettings, article_id: str)
     article = engine.get_article(article_id)
     if article is None:
         raise ArticleNotFoundError(f"no article with id {article_id!r}")
+    engine.check_writable()  # before its file is deleted
     if article.path:
         _remove_from_folder(settings.articles_dir, article)
     try:
@@ -271,19 +283,32 @@ def sync_with_folder(
         nonlocal loaded
         if not settings.articles_dir.is_dir():
             return []  # not made yet (a guild's folder before its first /add): nothing in it
-        loaded = load_folder(settings.articles_dir, max_bytes=settings.max_article_bytes)
+        loaded = load_folder(
+            settings.articles_dir,
+            max_bytes=settings.max_article_bytes,
+            reported=reported,
+        )
         return loaded.articles
 
+    # Bad lines of bulk files are warned about once per version of their file, not on every
+    # rebuild: which were reported is kept beside the index.
+    reported = location.reported_lines(settings.index_dir)
     if full:
         report = engine.rebuild_full(read_folder, progress=progress)
     else:
         report = engine.sync(read_folder, remove_missing=True, progress=progress)
     report.skipped.extend(loaded.skipped)
+    report.lines_skipped.extend(loaded.bad_lines)
+    if loaded.bad_line_files != reported:
+        location.remember_reported_lines(settings.index_dir, loaded.bad_line_files)
     return report
 
 
 def _collect(
-    source: str, settings: RetrievalSettings, engine: Engine
+    source: str,
+    settings: RetrievalSettings,
+    engine: Engine,
+    lines_skipped: list[tuple[str, int, str]],
 ) -> list[tuple[Article, Undo | None]]:
     folder = settings.articles_dir
     if is_url(source):
@@ -306,7 +331,11 @@ def _collect(
     for file in files:
         target, undo = _place_in_folder(file, folder, settings.max_article_bytes)
         try:
-            articles = load_file(target, root=folder, max_bytes=settings.max_article_bytes)
+            loaded = load_file_report(target, root=folder, max_bytes=settings.max_article_bytes)
+            articles = loaded.articles
+            lines_skipped.extend((file.name, lineno, why) for lineno, why in loaded.bad_lines)
+            if loaded.bad_lines:  # said in this add's summary: not warned about by rebuilds
+                _remember_reported(settings, target, loaded.digest)
             if len(articles) == 1 and target.suffix.lower() in REWRITABLE_SUFFIXES:
                 articles = [_dated_update(engine, settings, target, articles[0])]
         except NewsdeskError:
@@ -315,6 +344,14 @@ def _collect(
             raise
         collected.extend((a, undo) for a in articles)
     return collected
+
+
+def _remember_reported(settings: RetrievalSettings, target: Path, digest: str) -> None:
+    """Mark a bulk file's bad lines as reported (see `sync_with_folder`)."""
+    relative = target.resolve().relative_to(settings.articles_dir.resolve()).as_posix()
+    reported = location.reported_lines(settings.index_dir)
+    if reported.get(relative) != digest:
+        location.remember_reported_lines(settings.index_dir, reported | {relative: digest})
 
 
 def _dated_update(
@@ -347,14 +384,16 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, Un
         raise BadArticleError(f"cannot read {file.name}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(info.st_mode):
         raise BadArticleError(f"{file.name} is not a regular file")
-    check_size(info.st_size, file.name, max_bytes)
-    sub = IMPORT_FOLDER if file.suffix.lower() == ".jsonl" else ""
+    bulk = file.suffix.lower() == ".jsonl"
+    if not bulk:  # a bulk file's limit is per line, each one article (loaders/jsonl.py)
+        check_size(info.st_size, file.name, max_bytes)
+    sub = IMPORT_FOLDER if bulk else ""
     target = root / sub / file.name
     previous: bytes | None = None
     if target.exists():
-        previous = target.read_bytes()
-        if previous == file.read_bytes():
+        if _same_bytes(target, file):
             return target, None
+        previous = target.read_bytes()
         versions = None if sub else _versions(target, file, root, max_bytes)
         if versions is None or other_pages(*versions):
             # A bulk file is not one article's version; another page is another article.
@@ -369,6 +408,12 @@ def _place_in_folder(file: Path, folder: Path, max_bytes: int) -> tuple[Path, Un
     except OSError as exc:
         raise write_error(exc, f"{target}") from exc
     return target, _restorer(target, previous)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes, compared piece by piece (a bulk file may be
+    large)."""
+    return filecmp.cmp(a, b, shallow=False)
 
 
 def _versions(

@@ -59,6 +59,19 @@ from retrieval.text.chunking import ChunkerSettings
 logger = logging.getLogger(__name__)
 
 
+class InterruptedWrite(KeyboardInterrupt):
+    """Ctrl-C during a write that commits in batches: what was committed stays, and the
+    message says how much that is (the CLI prints it, then exits with 130)."""
+
+    def __init__(self, saved: int, total: int) -> None:
+        self.saved = saved
+        self.total = total
+        super().__init__(
+            f"interrupted: {saved} of {total} articles saved; run `newsdesk index rebuild` "
+            "to finish"
+        )
+
+
 class Engine:
     def __init__(self, settings: RetrievalSettings, embedder: Embedder) -> None:
         self.settings = settings
@@ -72,6 +85,7 @@ class Engine:
         self._snapshot: Snapshot | None = None
         self._store: Store | None = None
         self._index_id = ""
+        self._read_only = False
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -81,10 +95,18 @@ class Engine:
     def open(self, *, create: bool = True) -> Engine:
         """Load the index (creating an empty one if there is none and `create`)."""
         with self._write_lock:
+            self._read_only = location.is_read_only(
+                self.index_dir, forced=self.settings.index_read_only
+            )
             database = location.current_database(self.index_dir)
             if database is None or not database.exists():
                 if not create:
                     raise IndexMissingError(f"no index in {self.index_dir}")
+                if self._read_only:
+                    error = location.read_only_error(
+                        self.index_dir, forced=self.settings.index_read_only
+                    )
+                    raise type(error)(f"there is no index to search, and {error}")
                 with location.write_lock(self.index_dir):
                     database = location.current_database(self.index_dir)
                     if database is None or not database.exists():
@@ -106,8 +128,44 @@ class Engine:
             raise
         return database
 
+    @property
+    def read_only(self) -> bool:
+        """Opened only to search (a read-only folder, or NEWSDESK_INDEX_READ_ONLY)."""
+        return self._read_only
+
+    def check_writable(self, *, whole_collection: bool = False) -> None:
+        """Refuse a change now, before anything is written (the articles folder included),
+        when the index cannot take it: it is read-only, or (unless the write brings the
+        whole collection, which builds it again) its folder was deleted under this process."""
+        forced = self.settings.index_read_only
+        if self._read_only or location.is_read_only(self.index_dir, forced=forced):
+            raise location.read_only_error(self.index_dir, forced=forced)
+        if whole_collection or self._store is None:
+            return
+        database = location.current_database(self.index_dir)  # another process may switch it
+        if database is None or not database.exists():
+            raise IndexMissingError(
+                f"the index in {self.index_dir} was deleted while newsdesk was running"
+            )
+
+    def _ensure_database(self, *, whole_collection: bool) -> None:
+        """Holding the write lock: the index's database is there, or (deleted under this
+        process) made again, empty, when the write brings the whole collection; else the
+        plain error. Never a stub file left behind (the store opens with mode=rw)."""
+        database = location.current_database(self.index_dir)
+        if database is not None and database.exists():
+            return
+        if not whole_collection:
+            raise IndexMissingError(
+                f"the index in {self.index_dir} was deleted while newsdesk was running"
+            )
+        logger.warning("the index in %s was deleted; building it again", self.index_dir)
+        database = self._create_database()
+        location.switch_database(self.index_dir, database)
+        self._load(database)
+
     def _load(self, database: Path) -> None:
-        store = Store(database)
+        store = Store(database, read_only=self._read_only)
         manifest = store.manifest()
         check_manifest(
             manifest, expected_manifest(self.settings, self.embedder, self.chunker), self.index_dir
@@ -149,14 +207,19 @@ class Engine:
     def _sentence_vectors(self) -> StoredSentenceVectors | None:
         if not self.settings.sentence_vectors:
             return None
-        return StoredSentenceVectors(self.store.path, self.embedder.dimension)
+        return StoredSentenceVectors(
+            self.store.path, self.embedder.dimension, read_only=self._read_only
+        )
 
     def _derived_dir(self) -> Path:
         folder = self.index_dir / "derived" / (self._index_id or "new")
-        folder.mkdir(parents=True, exist_ok=True)
+        if not self._read_only:
+            folder.mkdir(parents=True, exist_ok=True)
         return folder
 
     def _save_derived(self, snapshot: Snapshot) -> None:
+        if self._read_only:
+            return  # built in memory for this process; nothing is written
         derived.save_derived(
             self._derived_dir(),
             snapshot.generation,
@@ -317,9 +380,11 @@ class Engine:
         """
         started = time.perf_counter()
         report = SyncReport()
+        self.check_writable(whole_collection=remove_missing)
         with self._write_lock, location.write_lock(self.index_dir):
             if callable(articles):
                 articles = articles()
+            self._ensure_database(whole_collection=remove_missing)
             self._reload_if_stale()
             wanted = self._without_duplicates(articles, report, whole_collection=remove_missing)
             wanted_ids = {a.id for a in wanted}
@@ -328,18 +393,24 @@ class Engine:
                 if remove_missing
                 else []
             )
-            write_articles(
-                self.store,
-                self.embedder,
-                self.chunker,
-                wanted,
-                remove_ids=remove_ids,
-                progress=progress,
-                report=report,
-                sweep_embeddings=remove_missing,
-                encode_sentences=self.settings.sentence_vectors,
-                copies=self._copy_params(),
-            )
+            try:
+                write_articles(
+                    self.store,
+                    self.embedder,
+                    self.chunker,
+                    wanted,
+                    remove_ids=remove_ids,
+                    progress=progress,
+                    report=report,
+                    sweep_embeddings=remove_missing,
+                    encode_sentences=self.settings.sentence_vectors,
+                    copies=self._copy_params(),
+                )
+            except KeyboardInterrupt as exc:
+                # Batches are committed as they go: say how much of the work is kept.
+                saved = len(report.written)
+                logger.warning("write interrupted after %d of %d articles", saved, report.to_write)
+                raise InterruptedWrite(saved, report.to_write) from exc
             self._refresh_snapshot(set(report.removed), report.written)
         report.seconds = time.perf_counter() - started
         logger.info("index sync: %s", report.summary())
@@ -349,7 +420,9 @@ class Engine:
         return self.sync(articles, remove_missing=False, progress=progress)
 
     def remove(self, article_id: str) -> Article:
+        self.check_writable()
         with self._write_lock, location.write_lock(self.index_dir):
+            self._ensure_database(whole_collection=False)
             self._reload_if_stale()
             article = self.snapshot.articles.get(article_id)
             if article is None:
@@ -378,6 +451,7 @@ class Engine:
         called holding the write lock (see `sync`)."""
         started = time.perf_counter()
         report = SyncReport()
+        self.check_writable(whole_collection=True)
         with self._write_lock, location.write_lock(self.index_dir):
             if callable(articles):
                 articles = articles()
@@ -465,6 +539,10 @@ class Engine:
             return False
         if database == self.store.path and self.store.generation() == self.snapshot.generation:
             return False
+        if self._read_only:  # no lock file can be made; nobody writes a read-only folder
+            with self._write_lock:
+                self._reload_if_stale()
+            return True
         # The file lock too: the writer may still be saving the derived files we would load.
         with self._write_lock, location.write_lock(self.index_dir):
             self._reload_if_stale()
@@ -520,7 +598,7 @@ def _readable_article_ids(index_dir: Path) -> set[str]:
         database = location.current_database(index_dir)
         if database is None or not database.exists():
             return set()
-        return set(Store(database).article_hashes())
+        return set(Store(database, read_only=location.is_read_only(index_dir)).article_hashes())
     except NewsdeskError as exc:
         logger.warning("previous index unreadable (%s); building a new one", exc)
         return set()

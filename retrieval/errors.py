@@ -31,13 +31,16 @@ with:
             IndexBusyError      another write holds it; try again                   (exit 75)
         WriteError              a file could not be written
             DiskFullError       ...because the disk (or the quota) is full
+            IndexReadOnlyError  ...because the index folder is read-only (it can be searched)
 
 The Discord adapter adds its own refusals (bot/discord_app/errors.py: NotAllowedError,
 CooldownError, ExpiredError, GuildOnlyError, AmbiguousArticleError), all NewsdeskErrors.
 
 Exit codes: 0 done; 1 an expected failure; 2 bad arguments or settings (as for click's own
 usage errors); 3 the index must be built or rebuilt first (`newsdesk index rebuild`); 75
-busy, try again (EX_TEMPFAIL); 130 interrupted. Anything else is a bug.
+busy, try again (EX_TEMPFAIL); 130 interrupted (Ctrl-C during a write raises
+retrieval.engine.InterruptedWrite, a KeyboardInterrupt saying how many articles were saved).
+Anything else is a bug.
 """
 
 from __future__ import annotations
@@ -235,6 +238,16 @@ class DiskFullError(WriteError):
     """A write failed because the disk (or the quota) is full; what was saved before stays."""
 
     message = "the disk is full; free some space and try again"
+
+
+class IndexReadOnlyError(WriteError):
+    """The index folder is read-only (or NEWSDESK_INDEX_READ_ONLY is set): it can be searched,
+    not changed. A rebuild cannot help; write access (or another folder) does."""
+
+    message = (
+        "the index folder is read-only: it can be searched, not changed; make it writable "
+        "or set NEWSDESK_INDEX_DIR to a writable folder"
+    )
 
 
 def write_error(exc: OSError, what: str) -> WriteError:

@@ -12,12 +12,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
+
+logger = logging.getLogger(__name__)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -105,18 +109,49 @@ def copy_file_atomic(source: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (created if missing); `on_wait` is called once if
-    another process holds it and this one has to wait."""
+def file_lock(
+    path: Path,
+    *,
+    on_wait: Callable[[int | None], None] | None = None,
+    patience: float = 1.0,
+) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing), which then holds this process's
+    id. When another process holds it for more than `patience` seconds, `on_wait` is called
+    once with that holder's process id (None if unknown), then the wait goes on."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _wait_for_lock(fd, patience):
             if on_wait is not None:
-                on_wait()
+                on_wait(_holder(fd))
             fcntl.flock(fd, fcntl.LOCK_EX)
+        try:  # who holds it, for the next one who has to wait
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:  # only a waiting process's message would lack the id
+            logger.debug("could not write the process id into %s: %s", path, exc)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _wait_for_lock(fd: int, patience: float) -> bool:
+    """Whether the lock was taken within `patience` seconds (tried every 50 ms)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+def _holder(fd: int) -> int | None:
+    """The process id the lock's holder wrote into the lock file, if it did."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None

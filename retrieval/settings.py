@@ -128,6 +128,11 @@ class RetrievalSettings(BaseSettings):
     )
 
     max_article_bytes: int = Field(5_000_000, ge=1_000)
+    index_read_only: bool = Field(
+        False,
+        description="open the index only to search it (as when its folder is not writable, "
+        "which is noticed by itself): nothing is written, changes are refused",
+    )
     fetch_timeout_seconds: float = Field(15.0, gt=0)
     fetch_max_bytes: int = Field(5_000_000, ge=1_000)
     allow_private_urls: bool = False

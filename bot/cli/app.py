@@ -119,8 +119,9 @@ class Group(click.Group):
             return super().invoke(ctx)
         except NewsdeskError as exc:
             fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+        except KeyboardInterrupt as exc:
+            # An interrupted write says how much it saved (retrieval.errors.InterruptedWrite).
+            click.echo(str(exc) or "interrupted", err=True)
             raise SystemExit(130) from None
 
 

@@ -51,7 +51,7 @@ def read_status(index_dir: Path) -> IndexStatus:
     database = location.current_database(index_dir)
     if database is None or not database.exists():
         raise IndexMissingError(f"no index in {index_dir}")
-    store = Store(database)
+    store = Store(database, read_only=location.is_read_only(index_dir))
     manifest = store.manifest()
     articles, chunks = store.counts()
     models = model_cache_dir(index_dir)

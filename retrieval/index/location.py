@@ -4,16 +4,20 @@ beside it and switch over with one atomic rename."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from retrieval.errors import IndexCorruptError, write_error
+from retrieval.errors import IndexCorruptError, IndexReadOnlyError, WriteError, write_error
 from retrieval.files import file_lock, write_json_atomic
 
 logger = logging.getLogger(__name__)
 POINTER = "current.json"
+# The bulk files whose bad lines were reported, with the hash of the version reported.
+REPORTED_LINES = "reported-lines.json"
 
 
 def current_database(index_dir: Path) -> Path | None:
@@ -27,6 +31,35 @@ def current_database(index_dir: Path) -> Path | None:
     if not isinstance(name, str) or Path(name).name != name or not name:
         raise IndexCorruptError(f"{pointer} is damaged")
     return index_dir / name
+
+
+def is_read_only(index_dir: Path, *, forced: bool = False) -> bool:
+    """Whether the index must be opened only to search it: asked for
+    (NEWSDESK_INDEX_READ_ONLY), or its folder (or the live database) cannot be written."""
+    if forced:
+        return True
+    if not index_dir.exists():
+        return False  # made by the first write
+    if not os.access(index_dir, os.W_OK):
+        return True
+    try:
+        database = current_database(index_dir)
+    except IndexCorruptError:
+        return False  # a damaged pointer is for a full rebuild to replace, not read-only
+    return database is not None and database.exists() and not os.access(database, os.W_OK)
+
+
+def read_only_error(index_dir: Path, *, forced: bool = False) -> IndexReadOnlyError:
+    """The refusal of a change to a read-only index, with what makes it writable."""
+    if forced:
+        return IndexReadOnlyError(
+            f"the index {index_dir} is opened read-only (NEWSDESK_INDEX_READ_ONLY is set): it "
+            "can be searched, not changed; unset NEWSDESK_INDEX_READ_ONLY to change it"
+        )
+    return IndexReadOnlyError(
+        f"the index folder {index_dir} is read-only: it can be searched, not changed; make "
+        f"it writable (chmod -R u+w {index_dir}) or set NEWSDESK_INDEX_DIR to a writable folder"
+    )
 
 
 def switch_database(index_dir: Path, database: Path) -> Path | None:
@@ -79,10 +112,41 @@ def write_lock(index_dir: Path) -> Iterator[None]:
         held = contextlib.ExitStack()
         held.enter_context(file_lock(index_dir / "write.lock", on_wait=_log_waiting))
     except OSError as exc:
-        raise write_error(exc, f"the index folder {index_dir}") from exc
+        raise _folder_error(exc, index_dir) from exc
     with held:
         yield
 
 
-def _log_waiting() -> None:
-    logger.info("another newsdesk process is writing the index; waiting for it")
+def _folder_error(exc: OSError, index_dir: Path) -> WriteError:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return read_only_error(index_dir)
+    return write_error(exc, f"the index folder {index_dir}")
+
+
+def _log_waiting(holder: int | None) -> None:
+    # A warning, so the CLI shows it on stderr: a command that seems stuck says why.
+    who = f" (pid {holder})" if holder is not None else ""
+    logger.warning("waiting for another newsdesk process%s to finish writing the index…", who)
+
+
+def reported_lines(index_dir: Path) -> dict[str, str]:
+    """Path -> content hash of the bulk files whose bad lines were already warned about."""
+    try:
+        data = json.loads((index_dir / REPORTED_LINES).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        logger.info("ignoring %s (%s)", index_dir / REPORTED_LINES, exc)
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def remember_reported_lines(index_dir: Path, files: dict[str, str]) -> None:
+    """Keep which bulk files' bad lines were reported; a failure only costs a repeated
+    warning, so it is logged, not raised."""
+    try:
+        write_json_atomic(index_dir / REPORTED_LINES, files)
+    except OSError as exc:
+        logger.info("could not write %s: %s", index_dir / REPORTED_LINES, exc)

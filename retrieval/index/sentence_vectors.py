@@ -16,6 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
+from retrieval.index.store import database_uri
+
 logger = logging.getLogger(__name__)
 
 # The article's content hash is checked so that a search on an older snapshot never pairs
@@ -50,11 +52,11 @@ class SentenceVectors(Protocol):
 class StoredSentenceVectors:
     """Sentence vectors of one index database, read on demand."""
 
-    def __init__(self, database: Path, dimension: int) -> None:
+    def __init__(self, database: Path, dimension: int, *, read_only: bool = False) -> None:
         # mode=rw: a database that a full rebuild has since removed is not created again as
         # an empty file (rw rather than ro: the last connection to close must be able to
-        # checkpoint and delete the WAL file).
-        self._uri = database.resolve().as_uri() + "?mode=rw"
+        # checkpoint and delete the WAL file), unless the index is opened read-only.
+        self._uri = database_uri(database, read_only=read_only)
         self._dimension = dimension
 
     def within(self, passages: Sequence[PassageRef]) -> list[np.ndarray]:

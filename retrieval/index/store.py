@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +22,14 @@ import numpy as np
 from retrieval.dates import iso, timestamp
 from retrieval.documents import Article, Chunk
 from retrieval.duplicates import duplicate_keys, url_key
-from retrieval.errors import DiskFullError, IndexBusyError, IndexCorruptError, NewsdeskError
+from retrieval.errors import (
+    DiskFullError,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMissingError,
+    IndexReadOnlyError,
+    NewsdeskError,
+)
 
 logger = logging.getLogger(__name__)
 # 2: single sentences' vectors (the `sentences` table). 3: articles' normalized URLs (the
@@ -117,21 +125,42 @@ class ArticleRow:
     indexed_at: float
 
 
+def database_uri(path: Path, *, read_only: bool = False, create: bool = False) -> str:
+    """How to open the database: never created by accident (mode=rw: a database deleted
+    under a running process is not made again as an empty file), read-only when asked, and
+    immutable when its folder cannot be written (no lock, -shm or -wal file can be made there,
+    and nobody can change it)."""
+    uri = path.resolve().as_uri()
+    if not read_only:
+        return f"{uri}?mode={'rwc' if create else 'rw'}"
+    if not os.access(path.parent, os.W_OK):
+        return f"{uri}?mode=ro&immutable=1"
+    return f"{uri}?mode=ro"
+
+
 class Store:
     """One connection per thread is not needed: every call opens a short-lived connection.
 
     Short connections keep the store safe to use from `asyncio.to_thread` workers and from
     several processes (the bot and the CLI) at once; WAL lets readers run during a write.
+    A `read_only` store writes nothing, not even on open (index/location.py says when).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
 
     def connect(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            raise IndexMissingError(
+                f"the index database {self.path} is gone (was {self.path.parent} deleted?)"
+            )
         conn = None
         try:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            uri = database_uri(self.path, read_only=self.read_only)
+            conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
@@ -146,6 +175,10 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise IndexReadOnlyError(
+                f"the index {self.path} is opened read-only: it can be searched, not changed"
+            )
         conn = self.connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -174,6 +207,10 @@ class Store:
 
     def create(self, manifest: dict[str, str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # the one place a database file is made (every other open is mode=rw or ro)
+            sqlite3.connect(database_uri(self.path, create=True), uri=True).close()
+        except sqlite3.DatabaseError as exc:
+            raise _database_error(self.path, exc) from exc
         with self.transaction() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -421,6 +458,11 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 
 def _database_error(path: Path, exc: sqlite3.DatabaseError) -> NewsdeskError:
+    if "readonly database" in str(exc):  # SQLITE_READONLY: the file or its folder
+        return IndexReadOnlyError(
+            f"the index {path} is read-only: it can be searched, not changed; make "
+            f"{path.parent} writable or set NEWSDESK_INDEX_DIR to a writable folder"
+        )
     if _is_disk_full(exc):
         return DiskFullError(
             f"the disk is full: could not write the index {path}; it keeps its last saved "

@@ -10,6 +10,7 @@ from retrieval.documents import Article, Chunk, content_hash
 from retrieval.embedding.base import Embedder
 from retrieval.index import groups
 from retrieval.index.store import Store
+from retrieval.loaders.jsonl import lines_summary
 from retrieval.near_duplicates import CopyParams
 from retrieval.progress import NoProgress, Progress
 from retrieval.text.chunking import ChunkerSettings, chunk_article, embedding_text
@@ -27,10 +28,13 @@ class SyncReport:
     unchanged: int = 0
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped id, kept id)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # Lines of bulk files left out: (path, line number, reason).
+    lines_skipped: list[tuple[str, int, str]] = field(default_factory=list)
     chunks_encoded: int = 0
     sentences_encoded: int = 0
     chunks_written: int = 0
     seconds: float = 0.0
+    to_write: int = 0  # articles new or changed, to be written (some may be saved already)
 
     @property
     def written(self) -> list[str]:
@@ -47,6 +51,8 @@ class SyncReport:
             parts.append(f"{len(self.duplicates)} duplicates skipped")
         if self.skipped:
             parts.append(f"{len(self.skipped)} bad files skipped")
+        if self.lines_skipped:
+            parts.append(lines_summary(self.lines_skipped, names=True))
         encoded = f"{self.chunks_encoded} chunks"
         if self.sentences_encoded:
             encoded += f" and {self.sentences_encoded} sentences"
@@ -117,6 +123,7 @@ def write_articles(
             )
         )
 
+    report.to_write += len(planned)
     cached = store.cached_hashes(h for p in planned for h, _ in p.to_encode())
     to_encode = len({h for p in planned for h, _ in p.to_encode()} - cached)
     progress.start(to_encode, "encoding passages and sentences")

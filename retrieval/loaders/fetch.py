@@ -26,6 +26,7 @@ from retrieval.loaders.netguard import (
     GuardedResolver,
     parse_ip,
     refusal_reason,
+    refused,
 )
 from retrieval.loaders.pdf import article_from_pdf, looks_like_pdf
 
@@ -76,7 +77,7 @@ def check_url(raw: str | URL, *, allow_private: bool) -> URL:
     if ip is not None and not allow_private:
         reason = refusal_reason(ip)
         if reason is not None:
-            raise FetchError(f"{host} is {reason}, which is refused")
+            raise FetchError(refused(f"{host} is {reason}"))
     return url
 
 

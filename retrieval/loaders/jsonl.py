@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
 from retrieval.dates import take_dates
 from retrieval.documents import Article
 from retrieval.errors import BadArticleError
-from retrieval.loaders.decoding import is_valid_unicode
+from retrieval.loaders.decoding import format_size, is_valid_unicode
 from retrieval.loaders.ids import humanize, id_from_title
 from retrieval.loaders.textbody import trim_blank_lines
 
@@ -61,31 +65,83 @@ def _article_from_record(record: object, *, path: str | None, where: str) -> Art
     )
 
 
-def articles_from_jsonl(text: str, *, name: str, path: str | None) -> list[Article]:
-    """The good lines' articles; bad lines are logged with their number, not fatal."""
-    articles: list[Article] = []
+@dataclass
+class JsonlFile:
+    """A bulk file's articles, the lines left out ((line number, reason)), and the hash of
+    its bytes (so a folder sync reports a file's bad lines once, not on every rebuild)."""
+
+    articles: list[Article] = field(default_factory=list)
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    digest: str = ""
+
+
+def read_jsonl(handle: BinaryIO, *, name: str, path: str | None, max_bytes: int) -> JsonlFile:
+    """The articles of a bulk file, read line by line: memory holds one line (at most
+    `max_bytes`, the limit of one article) beside the articles, whatever the file's size.
+    Bad or oversized lines are left out with their number and reason, not fatal."""
+    result = JsonlFile()
+    digest = hashlib.sha256()
     seen: set[str] = set()
-    bad = 0
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
+    for lineno, line in _capped_lines(handle, max_bytes, digest):
         try:
+            if line is None:
+                raise ValueError(f"larger than the {format_size(max_bytes)} limit of one article")
+            if not line.strip():
+                continue
+            try:
+                text = line.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"not UTF-8 (invalid byte at offset {exc.start})") from None
             article = _article_from_record(
-                json.loads(line), path=path, where=f"{name} line {lineno}"
+                json.loads(text), path=path, where=f"{name} line {lineno}"
             )
+            if article.id in seen:
+                raise ValueError(f"id {article.id!r} already used above")
         except ValueError as exc:  # json.JSONDecodeError is a ValueError too
-            bad += 1
-            log.warning("%s line %d skipped: %s", name, lineno, _short_reason(exc))
-            continue
-        if article.id in seen:
-            bad += 1
-            log.warning("%s line %d skipped: id %r already used above", name, lineno, article.id)
+            result.bad_lines.append((lineno, _short_reason(exc)))
             continue
         seen.add(article.id)
-        articles.append(article)
-    if not articles:
-        raise BadArticleError(f"{name} has no usable lines ({bad} bad)")
-    return articles
+        result.articles.append(article)
+    result.digest = digest.hexdigest()
+    if not result.articles:
+        raise BadArticleError(f"{name} has no usable lines ({len(result.bad_lines)} bad)")
+    return result
+
+
+def _capped_lines(
+    handle: BinaryIO, max_bytes: int, digest: Any
+) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) of each line, None for a line longer than `max_bytes` (its rest is read
+    and dropped piece by piece, never held whole)."""
+    lineno = 0
+    while True:
+        line = handle.readline(max_bytes + 1)
+        if not line:
+            return
+        digest.update(line)
+        lineno += 1
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = handle.readline(1 << 20)
+                digest.update(line)
+            yield lineno, None
+            continue
+        yield lineno, line
+
+
+def lines_summary(bad_lines: Sequence[tuple[str, int, str]], *, names: bool) -> str:
+    """ "1 line skipped: line 3 invalid JSON" (with the file's name before each line when
+    `names`), the first few named."""
+    count = len(bad_lines)
+    shown = [
+        f"{name + ' ' if names else ''}line {lineno} {reason.split(' (')[0]}"
+        for name, lineno, reason in bad_lines[:_NAMED]
+    ]
+    more = f"; {count - _NAMED} more" if count > _NAMED else ""
+    return f"{count} line{'s' if count != 1 else ''} skipped: " + "; ".join(shown) + more
+
+
+_NAMED = 3
 
 
 def _short_reason(exc: ValueError) -> str:

@@ -18,6 +18,15 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+# What every refusal of a private address ends with: the setting that allows it.
+ALLOW_PRIVATE_HINT = "set NEWSDESK_ALLOW_PRIVATE_URLS=1 to allow private addresses"
+
+
+def refused(what: str) -> str:
+    """The one-line refusal of a private address: `what` is, which is refused (the setting)."""
+    return f"{what}, which is refused ({ALLOW_PRIVATE_HINT})"
+
+
 class BlockedAddressError(OSError):
     """A host that resolves to an address fetches may not reach."""
 
@@ -83,7 +92,7 @@ class GuardedResolver(AbstractResolver):
                 raise BlockedAddressError(f"{host} resolved to something that is not an address")
             reason = refusal_reason(ip)
             if reason is not None and not self._allow_private:
-                raise BlockedAddressError(f"{host} resolves to {reason} ({ip}), which is refused")
+                raise BlockedAddressError(refused(f"{host} resolves to {reason} ({ip})"))
             results.append(
                 ResolveResult(
                     hostname=host,

@@ -216,7 +216,10 @@ async def test_redirects_into_private_space_are_refused(
     feed = await _subscribed(poller, feed_server, route)
     poller.settings = feed_settings.model_copy(update={"allow_private_urls": False})
     report = await poller.poll(feed)
-    assert report.error == "10.0.0.5 is a private address, which is refused"
+    assert report.error == (
+        "10.0.0.5 is a private address, which is refused "
+        "(set NEWSDESK_ALLOW_PRIVATE_URLS=1 to allow private addresses)"
+    )
 
 
 async def test_malformed_xml_uses_what_parses_and_says_so(
