@@ -103,6 +103,7 @@ def test_title_links_to_url_and_footer_has_meta() -> None:
         published=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
         source="Daily",
         relevance=0.7,
+        label="strong match",
     )
     [embed] = answer_embeds(make_result([hit]))
     assert embed.title == "[1] Story" and embed.url == "https://example.org/story"
