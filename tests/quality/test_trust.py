@@ -29,9 +29,7 @@ def _rows(name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def engines(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
-) -> dict[str, Engine]:
+def engines(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> dict[str, Engine]:
     out = {}
     small = load_file(DATA / "small_articles.jsonl", max_bytes=10_000_000)
     shipped = load_folder(REPO / "articles", max_bytes=10_000_000).articles
