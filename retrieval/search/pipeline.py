@@ -203,7 +203,7 @@ def search_snapshot(
             )
             for row in page
         ]
-        if params.offset == 0 and params.abstain_threshold is not None:
+        if params.cut_page and params.offset == 0 and params.abstain_threshold is not None:
             # The first page stops at a clear drop; "More results" shows the rest.
             kept = page_length(supports)
             left_out = len(page) - kept
