@@ -53,13 +53,13 @@ IDF_PRIOR_ROWS = 3
 # A hit stays on the page while its support is at least this share of the first hit's, and no
 # step down from the hit above it loses more than PAGE_MAX_GAP of the first hit's support:
 # below that the rest are weaker matches, counted ("3 weaker matches left out") and kept for
-# "More results". Measured on SQuAD (docs/benchmarks.md, "Labels and the page cut").
+# "More results". Measured on SQuAD (docs/calibration.md).
 PAGE_MIN_SHARE = 0.6
 PAGE_MAX_GAP = 0.25
 
 Label = Literal["strong match", "good match", "partial match"]
 # Support at or above which a hit is a "strong" or a "good" match (the precision of each band
-# on SQuAD is in docs/benchmarks.md, "Labels and the page cut").
+# on SQuAD is in docs/calibration.md).
 STRONG_SUPPORT = 0.5
 GOOD_SUPPORT = 0.35
 
