@@ -32,19 +32,25 @@ class Citation:
     after: str  # excerpt text after it (may end with "…")
     relevance: float
     also_in: str = ""  # the other copies of the story, e.g. "Valley Herald, Metro Daily"
+    label: str | None = None  # "strong match", "good match", "partial match" (search/confidence.py)
 
     @property
     def excerpt(self) -> str:
         return f"{self.before}{self.highlight}{self.after}"
 
 
-def relevance_label(relevance: float) -> str:
-    """Cosine similarity in words: what 'how sure' means to a reader."""
-    if relevance >= 0.6:
-        return "strong match"
-    if relevance >= 0.45:
-        return "good match"
-    return "partial match"
+VAGUE_TEXT = (
+    "Ask about something specific: a name, a place, an event or a subject, "
+    'for example "Why was Kestrel Bridge closed?"'
+)
+
+
+def left_out_text(result: SearchResult) -> str:
+    """'3 weaker matches left out': the hits after the page's clear drop in relevance."""
+    count = result.left_out
+    if not count:
+        return ""
+    return f"{count} weaker match{'' if count == 1 else 'es'} left out"
 
 
 def relevance_bar(relevance: float, width: int = 5) -> str:
@@ -143,6 +149,7 @@ def build_citations(
                 highlight=highlight,
                 after=after,
                 relevance=hit.relevance,
+                label=hit.label,
                 # Once per article: its further passages would repeat the same line.
                 also_in="" if hit.article_id in named else other_copies(hit),
             )
@@ -204,6 +211,8 @@ def time_notes(result: SearchResult, date: DateFormat = short_date) -> list[str]
 def no_match_text(result: SearchResult, date: DateFormat = short_date) -> str:
     if result.time.empty_window:
         return "\n".join(time_notes(result, date))
+    if result.reason == "vague":
+        return VAGUE_TEXT
     lines = ["No good match in the articles for that question."]
     if result.nearest:
         lines.append("Nearest articles: " + "; ".join(result.nearest))
@@ -244,7 +253,9 @@ def render_text(
             + _collapse(citation.after)
         )
         lines.append(f"    “{body.strip()}”")
-        label = f"    {relevance_bar(citation.relevance)} {relevance_label(citation.relevance)}"
+        label = f"    {relevance_bar(citation.relevance)}"
+        if citation.label:
+            label += f" {citation.label}"
         if show_scores:
             parts = [f"score {hit.score:.4f}"]
             if hit.dense_score is not None:
@@ -254,6 +265,8 @@ def render_text(
             label += " (" + ", ".join(parts) + ")"
         lines.append(label)
         blocks.append("\n".join(lines))
+    if left_out := left_out_text(result):
+        blocks.append(f"({left_out})")
     return "\n\n".join(blocks)
 
 

@@ -253,14 +253,17 @@ class Engine:
         at: dt.datetime | None = None,
         window: TimeWindow | None = None,
         time_aware: bool = True,
+        cut: bool = True,
     ) -> SearchResult:
         """Cited hits for `question`. `at`: answer as of then (articles published later are
         unseen, "yesterday" is the day before it); `window`: only articles published in it
-        (besides any the question names); `time_aware=False`: dates play no part at all."""
+        (besides any the question names); `time_aware=False`: dates play no part at all;
+        `cut=False`: the page is not stopped at a drop in relevance (what eval measures)."""
         question = self.check_question(question)
         params = SearchParams.from_settings(
             self.settings, mode=mode, k=k, offset=offset, abstain=abstain
         )
+        params = dataclasses.replace(params, cut_page=cut)
         snapshot = self.snapshot
         searched = question
         when: _ResolvedTime | None = None

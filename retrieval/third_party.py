@@ -54,6 +54,7 @@ class Bm25sClass(Protocol):
 
 class Bm25sStopwords(Protocol):
     STOPWORDS_EN: Sequence[str]
+    STOPWORDS_EN_PLUS: Sequence[str]  # NLTK's English list (pronouns, question words)
 
 
 class Bm25sStemmer(Protocol):

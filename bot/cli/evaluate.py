@@ -89,7 +89,14 @@ def run_evaluation(
                     report = evaluate_as_of(
                         queries,
                         lambda q, at, m=mode, aware=aware: engine.search(  # type: ignore[misc]
-                            q, k=10, mode=m, abstain=abstain, at=at, time_aware=aware
+                            # The ranking, not the page cut shown to readers.
+                            q,
+                            k=10,
+                            mode=m,
+                            abstain=abstain,
+                            at=at,
+                            time_aware=aware,
+                            cut=False,
                         ),
                         time_aware=aware,
                         on_query=bar.advance,

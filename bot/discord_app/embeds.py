@@ -24,10 +24,10 @@ from yarl import URL
 from bot.render import (
     ELLIPSIS,
     group_label,
+    left_out_text,
     no_match_text,
     other_copies,
     relevance_bar,
-    relevance_label,
     render_status_lines,
     shown_update,
     time_notes,
@@ -155,7 +155,9 @@ def date_line(published: dt.datetime | None, updated: dt.datetime | None) -> str
 
 def citation_footer(hit: Hit) -> str:
     """Footers are plain text (no markdown, no mentions, no timestamps): only shortened."""
-    footer = f"{relevance_bar(hit.relevance)} {relevance_label(hit.relevance)}"
+    footer = relevance_bar(hit.relevance)
+    if hit.label:
+        footer += f" {hit.label}"
     source = _SPACES.sub(" ", hit.source or "").strip()
     if source:
         footer += " · " + source
@@ -222,8 +224,11 @@ def total_length(embeds: Sequence[discord.Embed]) -> int:
 
 def time_content(result: SearchResult) -> str | None:
     """The line above an answer's embeds saying what time did to it (window, as of when,
-    old newest evidence), or None."""
+    old newest evidence) and how many weaker matches the page left out ("More results"
+    shows them), or None."""
     notes = time_notes(result, discord_date)
+    if left_out := left_out_text(result):
+        notes.append(f"({left_out}: More results shows them.)")
     return shorten(" ".join(notes), MAX_CONTENT) if notes else None
 
 

@@ -45,6 +45,7 @@ class SearchParams:
     sentence_cosine_weight: float = 0.0
     rerank_depth: int = 30
     time: TimeParams | None = None  # None: time plays no part (undated collections, --no-time)
+    cut_page: bool = True  # the first page stops at a clear drop in relevance (confidence.py)
 
     @classmethod
     def from_settings(

@@ -12,6 +12,14 @@ import numpy as np
 
 from retrieval.index.snapshot import Snapshot
 from retrieval.search.candidates import Retrieved, retrieve
+from retrieval.search.confidence import (
+    labels,
+    mixed_share,
+    page_length,
+    plain_share,
+    question_words,
+    support,
+)
 from retrieval.search.copies import collapse_copies, with_other_copies
 from retrieval.search.expansion import (
     article_scores as expansion_scores,
@@ -37,15 +45,6 @@ from retrieval.text.passage_sentences import Sentences
 __all__ = ["SearchParams", "search_snapshot"]
 
 NEAREST_TITLES = 3
-# Confidence = a weighted sum of three kinds of evidence for the best answer: the cosine of
-# the best passage, its BM25 share, and the best single sentence's share of the question's
-# IDF mass (a question whose rare words all sit in one sentence is very likely answered
-# there). Weights from a coarse grid on SQuAD answerable vs off-topic Cranfield questions:
-# a broad plateau around these values loses the fewest answers at 90 % abstention
-# (docs/benchmarks.md).
-CONFIDENCE_COSINE = 0.25
-CONFIDENCE_BM25 = 0.35
-CONFIDENCE_SENTENCE = 0.4
 # The sentence evidence looks at this many first answers whatever the page size, so a
 # question gets the same confidence (and the same abstention) with any -k.
 CONFIDENCE_PASSAGES = 5
@@ -77,6 +76,19 @@ def search_snapshot(
         return _nothing_in_window(snapshot, question, params, timings)
     if when is not None and when.browse:
         return _browse_window(snapshot, question, params, allowed, analyzer, timings)
+    words = question_words(
+        question, query_tokens, analyzer, lambda word: _is_subject(snapshot, word, analyzer)
+    )
+    if words.vague and params.abstain_threshold is not None:
+        return SearchResult(
+            question=question,
+            mode=params.mode,
+            hits=[],
+            abstained=True,
+            confidence=0.0,
+            reason="vague",
+            timings_ms=timings,
+        )
 
     # The question vector is needed for the dense retriever and for the confidence score,
     # which is computed the same way in every mode so one threshold means one thing.
@@ -86,7 +98,7 @@ def search_snapshot(
         lap("encode")
     dense_vector = query_vector if use_dense else None
     retrieved = retrieve(snapshot, dense_vector, query_tokens, None, params, pool, allowed)
-    cosine, bm25_share = _evidence(snapshot, retrieved, query_vector, query_tokens)
+    cosine, bm25_shares = _evidence(snapshot, retrieved, query_vector, query_tokens)
     feedback: tuple[list[str], list[int]] | None = None
     article_scores: dict[str, float] | None = None
     if params.feedback_docs and retrieved.fused and params.mode == "hybrid":
@@ -149,13 +161,6 @@ def search_snapshot(
     )
     dense_found = set(retrieved.dense_rows.tolist())
 
-    def relevance(row: int) -> float:
-        if row in cosines:
-            return max(0.0, min(1.0, cosines[row]))
-        if retrieved.bm25_max > 0 and row in bm25_by_row:
-            return max(0.0, min(1.0, bm25_by_row[row] / retrieved.bm25_max))
-        return 0.0
-
     # Sentence matches for the first answers (confidence) and the page shown (highlights).
     first_page = capped[:CONFIDENCE_PASSAGES]
     missing = [row for row in dict.fromkeys(first_page + page) if row not in sentences]
@@ -163,12 +168,19 @@ def search_snapshot(
         sentences.update(
             zip(missing, _sentence_matches(snapshot, missing, query_tokens, analyzer), strict=True)
         )
-    best_sentence = max((sentences[row].share for row in first_page), default=0.0)
-    confidence = (
-        CONFIDENCE_COSINE * cosine
-        + CONFIDENCE_BM25 * bm25_share
-        + CONFIDENCE_SENTENCE * best_sentence
-    )
+    rows = len(snapshot.chunks)
+    looked_at = list(dict.fromkeys(first_page + page + capped[:1]))
+    plain = _plain_shares(snapshot, looked_at, words.content, analyzer)
+
+    def sentence_share(row: int) -> float:
+        return mixed_share(sentences[row].share, plain[row][1], rows)
+
+    def bm25_share(row: int) -> float:
+        return mixed_share(bm25_shares(row), plain[row][0], rows)
+
+    best_sentence = max((sentence_share(row) for row in first_page), default=0.0)
+    top_bm25 = bm25_share(capped[0]) if capped else 0.0
+    confidence = support(cosine, top_bm25, best_sentence)
 
     abstained = not capped or (
         params.abstain_threshold is not None and confidence < params.abstain_threshold
@@ -176,14 +188,30 @@ def search_snapshot(
 
     hits: list[Hit] = []
     nearest: list[str] = []
+    left_out = 0
     if abstained:
         # One title per story: the copies of a wire story would name it several times.
         stories = dict.fromkeys(snapshot.copies.group_of.get(a, a) for a in ranked_articles)
         first_of = {snapshot.copies.group_of.get(a, a): a for a in reversed(ranked_articles)}
         nearest = [snapshot.articles[first_of[g]].title for g in list(stories)[:NEAREST_TITLES]]
     else:
+        supports = [
+            support(
+                max(0.0, cosines.get(row, cosine if row == capped[0] else 0.0)),
+                bm25_share(row),
+                sentence_share(row),
+            )
+            for row in page
+        ]
+        if params.cut_page and params.offset == 0 and params.abstain_threshold is not None:
+            # The first page stops at a clear drop; "More results" shows the rest.
+            kept = page_length(supports)
+            left_out = len(page) - kept
+            page, supports = page[:kept], supports[:kept]
         _vary_highlights(snapshot, page, sentences, query_tokens, analyzer)
-        for row in page:
+        # What a reader is shown (the bar) never rises down the page either.
+        shown = list(itertools.accumulate(supports, min))
+        for row, label, value, bar in zip(page, labels(supports), supports, shown, strict=True):
             hits.append(
                 _hit(
                     snapshot,
@@ -191,8 +219,10 @@ def search_snapshot(
                     retrieved.fused[row],
                     cosines.get(row) if use_dense or row in dense_found else None,
                     bm25_by_row.get(row),
-                    relevance(row),
+                    max(0.0, min(1.0, bar)),
                     sentences[row],
+                    support=value,
+                    label=label,
                 )
             )
     lap("highlight")
@@ -202,9 +232,11 @@ def search_snapshot(
         hits=with_other_copies(hits, also_in),
         abstained=abstained,
         confidence=confidence,
+        reason="no_match" if abstained else None,
         nearest=nearest,
         ranked_article_ids=ranked_articles,
-        has_more=not abstained and len(capped) > params.offset + params.k,
+        has_more=not abstained and len(capped) > params.offset + len(hits),
+        left_out=left_out,
         timings_ms=timings,
         time=_time_context(params.time, hits),
     )
@@ -256,6 +288,7 @@ def _nothing_in_window(
         hits=[],
         abstained=True,
         confidence=0.0,
+        reason="empty_window",
         timings_ms=timings,
         time=dataclasses.replace(
             _time_context(when, []),
@@ -322,6 +355,9 @@ def _hit(
     bm25: float | None,
     relevance: float,
     sentence: SentenceMatch,
+    *,
+    support: float = 0.0,
+    label: str | None = None,
 ) -> Hit:
     article = snapshot.articles[snapshot.chunks.article_ids[row]]
     start, end = int(snapshot.chunks.starts[row]), int(snapshot.chunks.ends[row])
@@ -346,6 +382,8 @@ def _hit(
         dense_score=cosine,
         bm25_score=bm25,
         relevance=relevance,
+        support=support,
+        label=label,
     )
 
 
@@ -354,13 +392,13 @@ def _evidence(
     retrieved: Retrieved,
     query_vector: np.ndarray | None,
     query_tokens: list[str],
-) -> tuple[float, float]:
-    """Cosine and BM25 share of the best first-pass passage, computed the same way in every
-    mode. The share is its BM25 score over what matching every question word would give,
-    counting words the collection has never seen (an off-topic question's jargon) against
-    it."""
+) -> tuple[float, Callable[[int], float]]:
+    """Cosine of the best first-pass passage and each row's BM25 share, computed the same way
+    in every mode. The share is a row's BM25 score over what matching every question word
+    would give, counting words the collection has never seen (an off-topic question's jargon)
+    against it."""
     if not retrieved.fused:
-        return 0.0, 0.0
+        return 0.0, lambda row: 0.0
     row = order_by_score(retrieved.fused)[0]
     cosine = float(snapshot.vectors[row] @ query_vector) if query_vector is not None else 0.0
     possible = snapshot.lexical.max_score(query_tokens, include_unknown=True)
@@ -370,8 +408,31 @@ def _evidence(
         if retrieved.all_bm25 is not None
         else snapshot.lexical.scores(query_tokens)
     )
-    share = float(scores[row]) / possible if possible > 0 and scores is not None else 0.0
-    return cosine, share
+    if possible <= 0 or scores is None:
+        return cosine, lambda row: 0.0
+    found = scores
+    return cosine, lambda row: float(found[row]) / possible
+
+
+def _plain_shares(
+    snapshot: Snapshot, rows: list[int], content: list[str], analyzer: Analyzer
+) -> dict[int, tuple[float, float]]:
+    """Each row's share of the question's content words, in the passage and in its best
+    sentence: the evidence that does not depend on the collection's statistics."""
+    passages = snapshot.sentences.get(rows, snapshot.passage, analyzer.tokens)
+    out: dict[int, tuple[float, float]] = {}
+    for row, passage in zip(rows, passages, strict=True):
+        whole = plain_share(content, itertools.chain.from_iterable(passage.words))
+        best = max((plain_share(content, words) for words in passage.words), default=0.0)
+        out[row] = (whole, best)
+    return out
+
+
+def _is_subject(snapshot: Snapshot, word: str, analyzer: Analyzer) -> bool:
+    """Whether an article's title holds `word` (analyzed): the collection has a subject by
+    that name. Only asked for one-word questions."""
+    titles = [article.title for article in snapshot.articles.values()]
+    return any(word in tokens for tokens in analyzer.tokens(titles)) if titles else False
 
 
 def _sentence_matches(

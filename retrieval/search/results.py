@@ -36,7 +36,12 @@ class Hit:
     score: float  # fused score (the ranking key)
     dense_score: float | None  # cosine similarity, when the dense retriever ran
     bm25_score: float | None  # raw BM25 score, when BM25 ranked this chunk
-    relevance: float  # 0..1, what a reader is shown: how close the excerpt is to the question
+    relevance: float  # 0..1, the bar a reader is shown: the support, never rising down the page
+    # The confidence that this passage answers (search/confidence.py: support) and its label,
+    # "strong match", "good match" or "partial match", never above the hit before it; None
+    # for a listing that matched no question (a window's articles).
+    support: float = 0.0
+    label: str | None = None
     updated: dt.datetime | None = None
     link: str | None = None  # the url, pointing at the quoted sentence (a text fragment)
     also_in: tuple[OtherCopy, ...] = ()  # other copies of the same story, not quoted
@@ -66,6 +71,8 @@ class HitJson(TypedDict):
     dense_score: float | None
     bm25_score: float | None
     highlight: str
+    label: str | None  # the label shown: "strong match", "good match" or "partial match"
+    support: float
 
 
 class WindowJson(TypedDict):
@@ -78,8 +85,10 @@ class SearchResultJson(TypedDict):
 
     question: str
     abstained: bool
+    reason: str | None  # why it abstained: "vague", "no_match" or "empty_window"
     confidence: float
     hits: list[HitJson]
+    left_out: int  # weaker matches after the page's clear drop in relevance, not shown
     nearest: list[str]
     window: WindowJson | None
     asked_at: str | None
@@ -119,11 +128,15 @@ class SearchResult:
     hits: list[Hit]
     abstained: bool
     confidence: float
+    # Why it abstained: "vague" (no specific word to search for), "no_match" (the collection
+    # holds no good answer) or "empty_window" (no article in the time asked about).
+    reason: str | None = None
     nearest: list[str] = field(default_factory=list)  # titles, when abstained
     ranked_article_ids: list[str] = field(
         default_factory=list
     )  # every candidate article, best first
     has_more: bool = False
+    left_out: int = 0  # weaker matches cut from the first page (still behind "More results")
     timings_ms: dict[str, float] = field(default_factory=dict)
     time: TimeContext = field(default_factory=TimeContext)
 
@@ -132,6 +145,7 @@ class SearchResult:
         return {
             "question": self.question,
             "abstained": self.abstained,
+            "reason": self.reason,
             "confidence": round(self.confidence, 4),
             "hits": [
                 {
@@ -153,9 +167,12 @@ class SearchResult:
                     "dense_score": None if h.dense_score is None else round(h.dense_score, 4),
                     "bm25_score": None if h.bm25_score is None else round(h.bm25_score, 4),
                     "highlight": h.highlight,
+                    "label": h.label,
+                    "support": round(h.support, 4),
                 }
                 for h in self.hits
             ],
+            "left_out": self.left_out,
             "nearest": self.nearest,
             "window": (
                 {"since": iso(window.since), "before": iso(window.before)}

@@ -20,6 +20,7 @@ def make_hit(
     source: str | None = None,
     relevance: float = 0.5,
     chunk_id: int = 1,
+    label: str | None = "good match",
 ) -> Hit:
     """A hit whose excerpt starts at article offset 100; `highlight` must occur in it."""
     highlight = highlight if highlight is not None else excerpt
@@ -45,6 +46,7 @@ def make_hit(
         dense_score=0.5,
         bm25_score=1.0,
         relevance=relevance,
+        label=label,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import discord
@@ -24,6 +25,7 @@ from bot.discord_app.embeds import (
     shorten,
     sources_embed,
     status_content,
+    time_content,
     total_length,
 )
 from bot.render import build_citations, render_text
@@ -103,6 +105,7 @@ def test_title_links_to_url_and_footer_has_meta() -> None:
         published=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
         source="Daily",
         relevance=0.7,
+        label="strong match",
     )
     [embed] = answer_embeds(make_result([hit]))
     assert embed.title == "[1] Story" and embed.url == "https://example.org/story"
@@ -254,3 +257,18 @@ def test_terminal_citations_link_to_the_quoted_sentence() -> None:
     assert terminal.splitlines()[1] == f"    {link}"
     plain = make_hit("Text.", title="Story", url="https://example.org/story")
     assert "    https://example.org/story\n" in render_text(make_result([plain]), bold=("", ""))
+
+
+def test_weaker_matches_left_out_are_counted_in_discord_and_the_terminal() -> None:
+    result = dataclasses.replace(make_result([make_hit("Text.")], has_more=True), left_out=3)
+    assert time_content(result) == "(3 weaker matches left out: More results shows them.)"
+    assert render_text(result, bold=("", "")).endswith("(3 weaker matches left out)")
+    one = dataclasses.replace(result, left_out=1)
+    assert render_text(one, bold=("", "")).endswith("(1 weaker match left out)")
+    assert time_content(make_result([make_hit("Text.")])) is None
+
+
+def test_a_vague_question_gets_one_line() -> None:
+    result = dataclasses.replace(make_result([], abstained=True), reason="vague")
+    assert no_match_content(result).startswith("Ask about something specific")
+    assert "\n" not in render_text(result)

@@ -116,6 +116,18 @@ def test_ask_json_cites_the_reuters_article(built: Workspace) -> None:
     assert set(top) >= {"article_id", "url", "published", "start", "end", "score"}
 
 
+def test_ask_says_why_it_abstained_and_labels_hits(built: Workspace) -> None:
+    vague = built.run("ask", "what is it?", "--json")
+    assert vague.returncode == 0, vague.stderr
+    data = json.loads(vague.stdout)
+    assert (data["abstained"], data["reason"], data["hits"]) == (True, "vague", [])
+    text = built.run("ask", "what is it?").stdout
+    assert text.startswith("Ask about something specific")
+    answered = json.loads(built.run("ask", KERRY_QUESTION, "--json").stdout)
+    assert answered["reason"] is None and answered["left_out"] >= 0
+    assert answered["hits"][0]["label"] in ("strong match", "good match", "partial match")
+
+
 def test_ask_prints_numbered_excerpts(built: Workspace) -> None:
     out = built.run("ask", "How many eggs does the queen lay?", "--mode", "bm25")
     assert out.returncode == 0, out.stderr
