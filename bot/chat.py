@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shlex
@@ -146,11 +145,12 @@ class LineHistory:
             return
         self.readline = readline
         readline.set_history_length(HISTORY_LINES)
-        with contextlib.suppress(FileNotFoundError):
-            try:
-                readline.read_history_file(str(path))
-            except OSError as exc:
-                logger.warning("cannot read the chat history %s: %s", path, exc)
+        try:
+            readline.read_history_file(str(path))
+        except FileNotFoundError:
+            logger.debug("no chat history yet at %s", path)
+        except OSError as exc:
+            logger.warning("cannot read the chat history %s: %s", path, exc)
 
     def save(self) -> None:
         if self.readline is None:
