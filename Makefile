@@ -2,7 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+# --no-compile: pip would byte-compile every module of every wheel (torch's thousands, ~15 s);
+# Python compiles the few it imports on first use instead. --prefer-binary: never build an sdist
+# when a wheel of an older version fits.
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q --no-compile \
+	--prefer-binary -c constraints.txt
+# What `make run` needs (the app), then the dev tools on top for `make test` and the checks.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
@@ -10,7 +16,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 
 # Creates the environment, builds/syncs the index from articles/, then starts the Discord bot when
 # DISCORD_TOKEN is set, else the terminal chat on the same engine.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/newsdesk index rebuild
 	$(BIN)/newsdesk run --or-chat
 
@@ -31,17 +37,23 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-index: $(STAMP)
+index: $(RUN_STAMP)
 	$(BIN)/newsdesk index rebuild
 
-chat: $(STAMP)
+chat: $(RUN_STAMP)
 	$(BIN)/newsdesk chat
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# pip is upgraded first: the one a venv starts with (23.2 on Python 3.11) misreads extras such as
+# lxml[html_clean] (PEP 685 names) and leaves trafilatura unable to import.
+$(RUN_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(PIP_INSTALL) -e '.[dev]'
 	touch $(STAMP)
 

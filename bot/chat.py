@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -14,7 +16,7 @@ from retrieval.collection import add_sources, remove_article
 from retrieval.dates import short_date
 from retrieval.engine import Engine
 from retrieval.errors import NewsdeskError
-from retrieval.settings import RetrievalSettings
+from retrieval.settings import RetrievalSettings, SearchMode
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,11 @@ Type a question, or one of:
   /remove ARTICLE_ID   remove an article
   /status              what the index holds
   /help                this text
-  /quit                leave (or Ctrl-D)"""
+  /quit                leave (or Ctrl-D)
+Up and Down recall earlier lines; Ctrl-C cancels the line or the answer being looked up."""
+
+# Lines kept in the history file (readline's own bound, applied when it is written).
+HISTORY_LINES = 1000
 
 
 @dataclass
@@ -37,6 +43,8 @@ class ChatSession:
     engine: Engine
     settings: RetrievalSettings
     bold: tuple[str, str] = ("**", "**")
+    k: int | None = None
+    mode: SearchMode | None = None
     last_question: str | None = None
     shown: int = 0
 
@@ -64,6 +72,8 @@ class ChatSession:
                 case "/sources":
                     return self.sources(rest or None)
                 case "/remove":
+                    if not rest:
+                        return "Usage: /remove ARTICLE_ID (the ids are in /sources)"
                     article = remove_article(self.engine, self.settings, rest)
                     return f"Removed {article.id}: {article.title}"
                 case "/status":
@@ -75,7 +85,7 @@ class ChatSession:
 
     def ask(self, question: str) -> str:
         try:
-            result = self.engine.search(question)
+            result = self.engine.search(question, k=self.k, mode=self.mode)
         except NewsdeskError as exc:
             return str(exc)
         self.last_question, self.shown = question, len(result.hits)
@@ -85,7 +95,9 @@ class ChatSession:
     def more(self) -> str:
         if self.last_question is None:
             return "Ask a question first."
-        result = self.engine.search(self.last_question, offset=self.shown, abstain=False)
+        result = self.engine.search(
+            self.last_question, k=self.k, mode=self.mode, offset=self.shown, abstain=False
+        )
         if not result.hits:
             return "No more excerpts for that question."
         text = render_text(result, first_number=self.shown + 1, bold=self.bold, show_scores=False)
@@ -112,31 +124,95 @@ class ChatSession:
         return "\n".join(lines)
 
 
-def run_chat(engine: Engine, settings: RetrievalSettings) -> None:
+def history_file() -> Path:
+    """The chat's line history: `$XDG_STATE_HOME/newsdesk/chat_history` (~/.local/state by
+    default), outside the index folder, which may be read-only or shared."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "newsdesk" / "chat_history"
+
+
+class LineHistory:
+    """Line editing and a bounded history file through the standard library's readline (GNU
+    readline or libedit); a no-op where readline is missing (Windows)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            import readline
+        except ImportError:
+            logger.info("readline is not available: no line editing or history")
+            self.readline = None
+            return
+        self.readline = readline
+        readline.set_history_length(HISTORY_LINES)
+        try:
+            readline.read_history_file(str(path))
+        except FileNotFoundError:
+            logger.debug("no chat history yet at %s", path)
+        except OSError as exc:
+            logger.warning("cannot read the chat history %s: %s", path, exc)
+
+    def save(self) -> None:
+        if self.readline is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.readline.write_history_file(str(self.path))
+        except OSError as exc:
+            logger.warning("cannot save the chat history to %s: %s", self.path, exc)
+
+
+def run_chat(
+    engine: Engine,
+    settings: RetrievalSettings,
+    *,
+    k: int | None = None,
+    mode: SearchMode | None = None,
+) -> None:
+    """The chat loop. On a terminal: line editing and history, Ctrl-C cancels the line (or the
+    answer being computed), Ctrl-D or /quit leaves. Piped input: one command per line."""
     interactive = sys.stdin.isatty()
     bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
-    session = ChatSession(engine, settings, bold=bold)
+    session = ChatSession(engine, settings, bold=bold, k=k, mode=mode)
+    # Imported only on a terminal: readline may write control sequences when it starts.
+    history = LineHistory(history_file()) if interactive else None
     status = engine.status()
     if interactive:
         click.echo(
             f"newsdesk chat: {status.articles} articles indexed. "
-            "Ask a question, /help for commands, /quit to leave."
+            "Ask a question, /help for commands, Ctrl-D or /quit to leave."
         )
+    try:
+        _loop(session, interactive)
+    finally:
+        if history is not None:
+            history.save()
+
+
+def _loop(session: ChatSession, interactive: bool) -> None:
     while True:
         try:
             line = input("? " if interactive else "")
         except EOFError:
-            break
+            if interactive:
+                click.echo("")
+            return
         except KeyboardInterrupt:
-            click.echo("")
-            break
+            if not interactive:
+                raise
+            click.echo("")  # the line is dropped; a fresh prompt follows
+            continue
         try:
             reply = session.handle(line)
+        except KeyboardInterrupt:
+            if not interactive:
+                raise
+            reply = "(cancelled)"
         except Exception:
             # One bad turn must not end the session; the traceback goes to the log.
             logger.exception("chat command failed: %s", line)
             reply = "Sorry, something went wrong with that; the details are in the log."
         if reply is None:
-            break
+            return
         if reply:
             click.echo(reply + "\n")

@@ -559,20 +559,30 @@ def ask(
 
 
 @cli.command(short_help="Ask questions in the terminal (chat).")
+@click.option("-k", "k", type=click.IntRange(1, 50), help="How many excerpts (NEWSDESK_TOP_K).")
+@click.option("--mode", type=click.Choice(MODES), help="Retriever (default NEWSDESK_SEARCH_MODE).")
 @pass_context
-def chat(obj: Context) -> None:
+def chat(obj: Context, k: int | None, mode: str | None) -> None:
     """Interactive question and answer in the terminal, on the same engine as the bot.
 
     Type a question, or /help for commands (/add, /sources, /remove, /status, /more, /quit).
+    Up arrow recalls earlier lines (kept in $XDG_STATE_HOME/newsdesk/chat_history); Ctrl-C
+    cancels the line or the answer, Ctrl-D leaves.
 
     \b
     Examples:
       newsdesk chat
+      newsdesk chat -k 3 --mode bm25
       echo "Who met Lavrov?" | newsdesk chat
     """
     from bot.chat import run_chat
 
-    run_chat(obj.engine(OpenPolicy.OPEN_OR_BUILD), obj.settings)
+    run_chat(
+        obj.engine(OpenPolicy.OPEN_OR_BUILD),
+        obj.settings,
+        k=k,
+        mode=mode,  # type: ignore[arg-type]
+    )
 
 
 # -- eval -------------------------------------------------------------------------------------
