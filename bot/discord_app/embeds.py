@@ -32,10 +32,11 @@ from bot.render import (
     shown_update,
     time_notes,
     trim_excerpt,
+    unmark_headings,
 )
 from retrieval.index.catalogue import ArticleSummary, IndexStatus
 from retrieval.index.store import ArticleOrder
-from retrieval.search.results import Hit, SearchResult
+from retrieval.search.results import Hit, SearchResult, language_note
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-limits).
 MAX_CONTENT = 2000
@@ -110,8 +111,8 @@ def link_for(url: str | None) -> str | None:
 
 def excerpt_markdown(hit: Hit, limit: int) -> str:
     """The excerpt trimmed to about `limit` source characters, escaped, highlight in bold."""
-    before, highlight, after = trim_excerpt(hit, limit)
-    before, highlight, after = (_SPACES.sub(" ", part) for part in (before, highlight, after))
+    parts = map(unmark_headings, trim_excerpt(hit, limit))
+    before, highlight, after = (_SPACES.sub(" ", part) for part in parts)
     lead = highlight[: len(highlight) - len(highlight.lstrip())]
     trail = highlight[len(highlight.rstrip()) :]
     core = highlight.strip()
@@ -224,6 +225,8 @@ def time_content(result: SearchResult) -> str | None:
     """The line above an answer's embeds saying what time did to it (window, as of when,
     old newest evidence), or None."""
     notes = time_notes(result, discord_date)
+    if (note := language_note(result)) is not None:
+        notes.insert(0, note)
     return shorten(" ".join(notes), MAX_CONTENT) if notes else None
 
 
