@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.index.snapshot import Snapshot
 from retrieval.text.passage_sentences import Sentences
-from retrieval.text.sentences import without_heading_lines
+from retrieval.text.sentences import parts_between_headings
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,8 @@ def candidates_of(
     tokenize: Callable[[Sequence[str]], list[list[str]]],
 ) -> list[Candidate]:
     """A passage's sentences as candidates: heading lines taken out (a sentence that is
-    only a heading is none), each with its vector when one was stored for its span."""
+    only a heading is none, one with a heading inside is the parts around it), each
+    with its vector when one was stored for its span."""
     by_span: dict[tuple[int, int], np.ndarray] = {}
     if vectors is not None:
         bounds, rows = vectors
@@ -129,12 +130,10 @@ def candidates_of(
     out: list[Candidate] = []
     retokenize: list[int] = []
     for span, words in zip(sentences.spans, sentences.words, strict=True):
-        trimmed = without_heading_lines(text, *span)
-        if trimmed is None:
-            continue
-        if trimmed != span:
-            retokenize.append(len(out))
-        out.append(Candidate(trimmed[0], trimmed[1], words, by_span.get(span)))
+        for part in parts_between_headings(text, *span):
+            if part != span:
+                retokenize.append(len(out))
+            out.append(Candidate(part[0], part[1], words, by_span.get(span)))
     if retokenize:
         fresh = tokenize([text[out[i].start : out[i].end] for i in retokenize])
         for i, tokens in zip(retokenize, fresh, strict=True):

@@ -74,3 +74,15 @@ def without_heading_lines(text: str, start: int, end: int) -> tuple[int, int] | 
             elif s < end <= e and (e >= end or text[end:e].strip() == ""):
                 end, changed = s, True
     return (start, end) if end > start else None
+
+
+def parts_between_headings(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """text[start:end] cut at its heading lines: the spans left, whitespace trimmed (a
+    heading may sit inside a sentence span when no sentence end precedes it)."""
+    parts: list[tuple[int, int]] = []
+    cursor = start
+    for line in HEADING_LINE.finditer(text, start, end):
+        _append_trimmed(text, cursor, line.start(), parts)
+        cursor = line.end()
+    _append_trimmed(text, cursor, end, parts)
+    return parts
