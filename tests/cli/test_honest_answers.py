@@ -95,3 +95,19 @@ def test_a_question_in_another_language_gets_a_note(built: Workspace) -> None:
     for english in ("What did Kerry want from the Moscow talks?", "Kerry Lavrov", "Beyoncé"):
         plain = json.loads(built.run("ask", english, "--json", "--no-abstain").stdout)
         assert plain["question_language"] is None and plain["language_note"] is None
+
+
+def test_eval_refuses_an_over_long_question_before_indexing(built: Workspace) -> None:
+    articles = built.root / "set.jsonl"
+    articles.write_text(json.dumps({"id": "a", "title": "A", "text": "Kerry met Lavrov."}) + "\n")
+    queries = built.root / "queries.jsonl"
+    rows = [
+        {"qid": "ok", "question": "Who met Lavrov?", "relevant_article_ids": ["a"]},
+        {"qid": "long", "question": "Lavrov " * 1000, "relevant_article_ids": ["a"]},
+    ]
+    queries.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = built.run("eval", "--articles", str(articles), "--queries", str(queries))
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "error: question long: Please keep questions under 500 characters."
+    ]
