@@ -185,7 +185,7 @@ def search_snapshot(
     else:
         # The bold sentence: the ranking's evidence, sentence vectors included (highlight.py).
         chosen = choose_answer_sentences(
-            snapshot, page, query_tokens, analyzer.tokens, query_vector
+            snapshot, page, query_tokens, analyzer.tokens, query_vector, question
         )
         for row, (h_start, h_end) in chosen.items():
             sentences[row] = SentenceMatch(h_start, h_end, sentences[row].share)

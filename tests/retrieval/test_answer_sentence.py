@@ -37,3 +37,16 @@ def test_headings_are_not_candidates_and_are_cut_from_sentences() -> None:
     shown = [text[c.start : c.end] for c in found]
     assert shown == ["The Broncos won Super Bowl 50.", "Records fell."]
     assert found[1].words == ("record", "fell")
+
+
+def test_a_who_question_prefers_the_sentence_with_a_name_it_does_not_hold() -> None:
+    text = "The final was played last night. Denver beat Carolina in the final."
+    idf = {"final": 1.0, "play": 1.0}.__getitem__
+    first = Candidate(0, 32, ("final", "play", "last", "night"), None)
+    second = Candidate(33, len(text), ("denver", "beat", "carolina", "final"), None)
+    question = "Who won the final?"
+    chosen = answer_sentence([first, second], ["final"], idf, None, None, question, text)
+    assert chosen == (33, len(text))
+    # Without a question asking for a name, the tie goes to the first.
+    plain = answer_sentence([first, second], ["final"], idf, None, None, "The final?", text)
+    assert plain == (0, 32)
