@@ -29,6 +29,7 @@ SCRIPTS = (
     "news_time",
     "backend_agreement",
     "abstention_curve",
+    "answer_sentence",
     "chunk_sweep",
     "add_latency",
     "feed_ingest",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from retrieval.dates import TimeWindow, short_date
 from retrieval.index.catalogue import ArticleSummary, IndexStatus
-from retrieval.search.results import Hit, SearchResult
+from retrieval.search.results import Hit, SearchResult, language_note
 from retrieval.text.sentences import sentence_spans
 
 ELLIPSIS = "…"
@@ -126,6 +126,21 @@ def trim_excerpt(hit: Hit, limit: int) -> tuple[str, str, str]:
     return before, highlight, after
 
 
+# A Markdown heading line: its words are quoted, its marks ("## ", a closing " ##") not.
+_HEADING = re.compile(r"[ ]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
+
+
+def unmark_headings(text: str) -> str:
+    """Excerpt text with the marks of the Markdown heading lines in it left out."""
+    if "#" not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if (heading := _HEADING.fullmatch(line)) is not None:
+            lines[i] = heading.group(1) or ""
+    return "\n".join(lines)
+
+
 def _fits(begin: int, end: int, cut_before: bool, cut_after: bool, limit: int) -> bool:
     return (end - begin) + int(cut_before) + int(cut_after) <= limit
 
@@ -136,7 +151,7 @@ def build_citations(
     citations = []
     named: set[str] = set()  # articles whose copies a citation already named
     for offset, hit in enumerate(result.hits):
-        before, highlight, after = trim_excerpt(hit, excerpt_limit)
+        before, highlight, after = map(unmark_headings, trim_excerpt(hit, excerpt_limit))
         citations.append(
             Citation(
                 number=first_number + offset,
@@ -214,6 +229,8 @@ def no_match_text(result: SearchResult, date: DateFormat = short_date) -> str:
     if result.reason == "vague":
         return VAGUE_TEXT
     lines = ["No good match in the articles for that question."]
+    if (note := language_note(result)) is not None:
+        lines.append(note)
     if result.nearest:
         lines.append("Nearest articles: " + "; ".join(result.nearest))
     return "\n".join(lines)
@@ -231,6 +248,8 @@ def render_text(
     if result.abstained:
         return no_match_text(result)
     notes = time_notes(result)
+    if (note := language_note(result)) is not None:
+        notes.insert(0, note)
     blocks = ["\n".join(notes)] if notes else []
     for citation, hit in zip(
         build_citations(result, first_number=first_number, excerpt_limit=excerpt_limit),

@@ -55,6 +55,7 @@ from retrieval.search.time_query import names_no_topic, parse_time_query, with_n
 from retrieval.settings import RetrievalSettings, SearchMode
 from retrieval.text.analyzer import Analyzer
 from retrieval.text.chunking import ChunkerSettings
+from retrieval.text.language import other_language
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +286,14 @@ class Engine:
             result = dataclasses.replace(
                 retry, time=dataclasses.replace(retry.time, unmatched_window=when.params.window)
             )
-        return dataclasses.replace(result, question=question)
+        language = self.settings.model_language
+        other = other_language(question, language) if language else None
+        return dataclasses.replace(
+            result,
+            question=question,
+            question_language=other,
+            searched_language=language if other else None,
+        )
 
     def _search(self, snapshot: Snapshot, question: str, params: SearchParams) -> SearchResult:
         return search_snapshot(

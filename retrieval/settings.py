@@ -28,6 +28,12 @@ class RetrievalSettings(BaseSettings):
     model: str = Field(
         PACKAGED_MODEL, description="sentence-transformers model name or path; default: packaged"
     )
+    model_language: str = Field(
+        "en",
+        pattern=r"^([a-z]{2,3})?$",
+        description="the model's language (ISO 639-1; the packaged model's is en): a question "
+        "clearly in another gets a note that the collection is searched in it; empty: none",
+    )
     embed_batch_size: int = Field(
         8,
         ge=1,

@@ -8,6 +8,7 @@ in."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, TypedDict, cast
@@ -187,3 +188,25 @@ def load_faiss(threads: int = 1) -> FaissModule:
     # adds contention on a 2-core box); builds use the free cores.
     faiss.omp_set_num_threads(threads)
     return faiss
+
+
+# -- py3langid ----------------------------------------------------------------------------
+
+
+class LanguageIdentifier(Protocol):
+    """A `py3langid.langid.LanguageIdentifier` made with normalized probabilities."""
+
+    def classify(self, text: str) -> tuple[str, float]: ...
+
+    def rank(self, text: str) -> list[tuple[str, float]]: ...
+
+
+@functools.cache
+def load_language_identifier() -> LanguageIdentifier:
+    """py3langid's model (97 languages; naive Bayes over byte n-grams, no pickle), with
+    probabilities: deterministic and offline. Loaded once per process, on the first
+    question long enough to be judged (unpacking it takes about a second)."""
+    from py3langid.langid import MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as Identifier
+
+    return cast(LanguageIdentifier, Identifier.from_model_file(MODEL_FILE, norm_probs=True))

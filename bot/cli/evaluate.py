@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from bot.compose import Composition
 from bot.console import ProgressBar
+from retrieval.engine import check_question
+from retrieval.errors import QueriesFileError, QuestionError
 from retrieval.evaluation import Query, evaluate_as_of, load_queries
 from retrieval.loaders import load_file, load_folder
 
@@ -60,6 +62,13 @@ def run_evaluation(
     queries = load_queries(query_paths)[:limit]
     rows = time_rows(queries, time)
     settings = root.settings
+    # The engine's one question limit, before the articles are indexed: a question it would
+    # refuse is named now, not after minutes of indexing.
+    for query in queries:
+        try:
+            check_question(query.question, settings.max_question_chars)
+        except QuestionError as exc:
+            raise QueriesFileError(f"question {query.qid}: {exc}") from None
     if threshold is not None:
         settings = settings.model_copy(update={"abstain_threshold": threshold})
     # The encoder (and its cached ONNX export) is the root's, from the configured index

@@ -32,10 +32,11 @@ from bot.render import (
     shown_update,
     time_notes,
     trim_excerpt,
+    unmark_headings,
 )
 from retrieval.index.catalogue import ArticleSummary, IndexStatus
 from retrieval.index.store import ArticleOrder
-from retrieval.search.results import Hit, SearchResult
+from retrieval.search.results import Hit, SearchResult, language_note
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-limits).
 MAX_CONTENT = 2000
@@ -110,8 +111,8 @@ def link_for(url: str | None) -> str | None:
 
 def excerpt_markdown(hit: Hit, limit: int) -> str:
     """The excerpt trimmed to about `limit` source characters, escaped, highlight in bold."""
-    before, highlight, after = trim_excerpt(hit, limit)
-    before, highlight, after = (_SPACES.sub(" ", part) for part in (before, highlight, after))
+    parts = map(unmark_headings, trim_excerpt(hit, limit))
+    before, highlight, after = (_SPACES.sub(" ", part) for part in parts)
     lead = highlight[: len(highlight) - len(highlight.lstrip())]
     trail = highlight[len(highlight.rstrip()) :]
     core = highlight.strip()
@@ -229,6 +230,8 @@ def time_content(result: SearchResult) -> str | None:
     notes = time_notes(result, discord_date)
     if left_out := left_out_text(result):
         notes.append(f"({left_out}: More results shows them.)")
+    if (note := language_note(result)) is not None:
+        notes.insert(0, note)
     return shorten(" ".join(notes), MAX_CONTENT) if notes else None
 
 

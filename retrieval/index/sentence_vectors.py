@@ -48,6 +48,11 @@ class SentenceVectors(Protocol):
         sentence longer than a passage, or an article replaced since the snapshot)."""
         ...
 
+    def spans_within(self, passages: Sequence[PassageRef]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The same with where each sentence is: (n, 2) article spans and (n, dimension)
+        vectors, in text order (what the answer sentence is chosen with)."""
+        ...
+
 
 class StoredSentenceVectors:
     """Sentence vectors of one index database, read on demand."""
@@ -60,7 +65,10 @@ class StoredSentenceVectors:
         self._dimension = dimension
 
     def within(self, passages: Sequence[PassageRef]) -> list[np.ndarray]:
-        empty = np.zeros((0, self._dimension), dtype=np.float32)
+        return [vectors for _, vectors in self.spans_within(passages)]
+
+    def spans_within(self, passages: Sequence[PassageRef]) -> list[tuple[np.ndarray, np.ndarray]]:
+        empty = (np.zeros((0, 2), dtype=np.int64), np.zeros((0, self._dimension), np.float32))
         if not passages:
             return []
         try:
@@ -91,7 +99,7 @@ class StoredSentenceVectors:
         for ref in passages:
             bounds, vectors = spans[(ref.article_id, ref.content_hash)]
             inside = (bounds[:, 0] >= ref.start) & (bounds[:, 1] <= ref.end)
-            found.append(vectors[inside])
+            found.append((bounds[inside], vectors[inside]))
         return found
 
     def _arrays(self, rows: list[tuple[int, int, bytes]]) -> tuple[np.ndarray, np.ndarray]:

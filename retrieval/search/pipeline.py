@@ -29,7 +29,7 @@ from retrieval.search.expansion import (
     reorder_articles,
 )
 from retrieval.search.fusion import cap_per_article, order_by_score
-from retrieval.search.highlight import SentenceMatch, best_sentences
+from retrieval.search.highlight import SentenceMatch, best_sentences, choose_answer_sentences
 from retrieval.search.links import text_fragment_link
 from retrieval.search.params import SearchParams, TimeParams
 from retrieval.search.recency import (
@@ -41,6 +41,7 @@ from retrieval.search.recency import (
 from retrieval.search.results import Hit, SearchResult, TimeContext
 from retrieval.text.analyzer import Analyzer
 from retrieval.text.passage_sentences import Sentences
+from retrieval.text.sentences import without_heading_lines
 
 __all__ = ["SearchParams", "search_snapshot"]
 
@@ -208,7 +209,12 @@ def search_snapshot(
             kept = page_length(supports)
             left_out = len(page) - kept
             page, supports = page[:kept], supports[:kept]
-        _vary_highlights(snapshot, page, sentences, query_tokens, analyzer)
+        # The bold sentence: the ranking's evidence, sentence vectors included (highlight.py).
+        chosen = choose_answer_sentences(
+            snapshot, page, query_tokens, analyzer.tokens, query_vector, question
+        )
+        for row, (h_start, h_end) in chosen.items():
+            sentences[row] = SentenceMatch(h_start, h_end, sentences[row].share)
         # What a reader is shown (the bar) never rises down the page either.
         shown = list(itertools.accumulate(supports, min))
         for row, label, value, bar in zip(page, labels(supports), supports, shown, strict=True):
@@ -361,7 +367,10 @@ def _hit(
 ) -> Hit:
     article = snapshot.articles[snapshot.chunks.article_ids[row]]
     start, end = int(snapshot.chunks.starts[row]), int(snapshot.chunks.ends[row])
+    # Quoted without Markdown heading lines at its edges (text/sentences.py).
+    start, end = without_heading_lines(article.text, start, end) or (start, end)
     h_start, h_end = sentence.start, sentence.end
+    start, end = min(start, h_start), max(end, h_end)
     return Hit(
         article_id=article.id,
         title=article.title,
@@ -440,27 +449,6 @@ def _sentence_matches(
 ) -> list[SentenceMatch]:
     passages = snapshot.sentences.get(rows, snapshot.passage, analyzer.tokens)
     return best_sentences(passages, query_tokens, snapshot.lexical.idf)
-
-
-def _vary_highlights(
-    snapshot: Snapshot,
-    page: list[int],
-    sentences: dict[int, SentenceMatch],
-    query_tokens: list[str],
-    analyzer: Analyzer,
-) -> None:
-    """Overlapping passages of one article often share their best sentence; a later excerpt
-    then highlights its next best one (if it shares a word with the question) instead of
-    showing the reader the same sentence twice."""
-    highlighted: dict[str, set[tuple[int, int]]] = {}
-    for row in page:
-        used = highlighted.setdefault(snapshot.chunks.article_ids[row], set())
-        match = sentences[row]
-        if (match.start, match.end) in used:
-            passage = snapshot.sentences.get([row], snapshot.passage, analyzer.tokens)
-            [match] = best_sentences(passage, query_tokens, snapshot.lexical.idf, avoid=[used])
-            sentences[row] = match
-        used.add((match.start, match.end))
 
 
 def _article_specific_matches(

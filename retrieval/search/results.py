@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from retrieval.dates import TimeWindow, iso
+from retrieval.text.language import language_name
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class SearchResultJson(TypedDict):
     left_out: int  # weaker matches after the page's clear drop in relevance, not shown
     nearest: list[str]
     window: WindowJson | None
+    question_language: str | None
+    language_note: str | None
     asked_at: str | None
     empty_window: bool
     newest_before_window: str | None
@@ -139,6 +142,10 @@ class SearchResult:
     left_out: int = 0  # weaker matches cut from the first page (still behind "More results")
     timings_ms: dict[str, float] = field(default_factory=dict)
     time: TimeContext = field(default_factory=TimeContext)
+    # The question's language when it is clearly not the model's (text/language.py), and
+    # the model's: the reply says the collection is searched in that one.
+    question_language: str | None = None
+    searched_language: str | None = None
 
     def as_json(self) -> SearchResultJson:
         """The stable machine-readable form (`newsdesk ask --json`)."""
@@ -179,6 +186,8 @@ class SearchResult:
                 if (window := self.time.window)
                 else None
             ),
+            "question_language": self.question_language,
+            "language_note": language_note(self),
             "asked_at": iso(self.time.asked_at),
             "empty_window": self.time.empty_window,
             "newest_before_window": iso(self.time.newest_before_window),
@@ -191,3 +200,15 @@ class SearchResult:
                 else None
             ),
         }
+
+
+def language_note(result: SearchResult) -> str | None:
+    """'The collection is searched in English: …' for a question in another language."""
+    if result.question_language is None or result.searched_language is None:
+        return None
+    asked = language_name(result.question_language)
+    searched = language_name(result.searched_language)
+    return (
+        f"The question looks like {asked}; the collection is searched in {searched}, "
+        f"so asking in {searched} finds more."
+    )

@@ -47,3 +47,42 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+# A Markdown ATX heading line ("## History", up to three spaces of indentation): markup and
+# a label, never a sentence of the story. Its text stays in the article (spans are exact);
+# it is not chosen as the answer sentence, excerpts do not start or end with one, and the
+# renderers show one inside an excerpt without its marks.
+HEADING_LINE = re.compile(r"^[ ]{0,3}#{1,6}(?:[ \t][^\n]*)?$", re.MULTILINE)
+
+
+def without_heading_lines(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """text[start:end] less the heading lines (and whitespace) at its edges; None when
+    nothing else is left."""
+    lines = [(m.start(), m.end()) for m in HEADING_LINE.finditer(text, start, end)]
+    changed = True
+    while changed and start < end:
+        changed = False
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        line_start = text.rfind("\n", 0, start) + 1
+        for s, e in lines:
+            if s == line_start and s <= start < max(e, s + 1):
+                start, changed = e, True
+            elif s < end <= e and (e >= end or text[end:e].strip() == ""):
+                end, changed = s, True
+    return (start, end) if end > start else None
+
+
+def parts_between_headings(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """text[start:end] cut at its heading lines: the spans left, whitespace trimmed (a
+    heading may sit inside a sentence span when no sentence end precedes it)."""
+    parts: list[tuple[int, int]] = []
+    cursor = start
+    for line in HEADING_LINE.finditer(text, start, end):
+        _append_trimmed(text, cursor, line.start(), parts)
+        cursor = line.end()
+    _append_trimmed(text, cursor, end, parts)
+    return parts

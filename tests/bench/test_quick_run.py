@@ -32,6 +32,7 @@ SCRIPTS = {
     "news_time": ("rows", "misses", "questions"),
     "backend_agreement": ("sets", "passed"),
     "abstention_curve": ("curve", "default_threshold", "at_default"),
+    "answer_sentence": ("bold@1", "bold_in_excerpt@1", "bold_in_excerpt@5"),
     "chunk_sweep": ("configs",),
     "add_latency": ("trials", "median_searchable_seconds", "by_collection_size"),
     "feed_ingest": ("entries_per_second", "non_encoding_share", "loop_stall_ms"),

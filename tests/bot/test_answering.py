@@ -105,3 +105,21 @@ async def test_one_log_line_per_question_without_text(
         await answer_question(services, question=QUESTION, guild_id=None, user_id=2, via="dm")
     [line] = [r.getMessage() for r in caplog.records if r.name == "bot.discord_app.answering"]
     assert "guild=dm" in line and f"question={QUESTION!r}" in line
+
+
+async def test_a_5000_word_question_is_refused_by_the_bot_in_one_line(services: Services) -> None:
+    question = " ".join(["Kerry", "Moscow", "talks", "progress"] * 1250)
+    with pytest.raises(QuestionTooLongError) as info:
+        await answer_question(services, question=question, guild_id=1, user_id=2, via="test")
+    assert str(info.value) == "Please keep questions under 500 characters."
+
+
+async def test_a_question_in_another_language_gets_the_note_in_discord(
+    services: Services,
+) -> None:
+    french = "Qu'est-ce que Kerry voulait obtenir des pourparlers de Moscou ?"
+    reply = await answer_question(services, question=french, guild_id=1, user_id=2, via="test")
+    shown = (reply.content or "") + "".join(str(e.description) for e in reply.embeds)
+    assert "the collection is searched in English" in shown
+    english = await answer_question(services, question=QUESTION, guild_id=1, user_id=3, via="t")
+    assert "searched in English" not in (english.content or "")
