@@ -409,6 +409,7 @@ def remove(obj: Context, article_ids: Sequence[str], yes: bool, as_json: bool) -
 
     engine = obj.engine(OpenPolicy.OPEN)
     articles = find_articles(engine, obj.settings, article_ids)
+    engine.check_writable()  # a read-only index says so before anyone is asked to confirm
     confirm_removal(obj.settings, articles, yes=yes)
     removed = [remove_article(engine, obj.settings, article.id) for article in articles]
     if as_json:

@@ -206,9 +206,10 @@ def language_note(result: SearchResult) -> str | None:
     """'The collection is searched in English: …' for a question in another language."""
     if result.question_language is None or result.searched_language is None:
         return None
+    searched = language_name(result.searched_language) or result.searched_language
     asked = language_name(result.question_language)
-    searched = language_name(result.searched_language)
+    looks = f"looks like {asked}" if asked else f"does not look like {searched}"
     return (
-        f"The question looks like {asked}; the collection is searched in {searched}, "
+        f"The question {looks}; the collection is searched in {searched}, "
         f"so asking in {searched} finds more."
     )

@@ -27,28 +27,19 @@ MIN_UNSPACED_LETTERS = 4
 # The probability of the model's language under which a question is taken as another's.
 MODEL_LANGUAGE_BELOW = 0.02
 _WORD = re.compile(r"[^\W\d_]+")
-NAMES = {
-    "ar": "Arabic",
-    "de": "German",
-    "en": "English",
-    "es": "Spanish",
-    "fr": "French",
-    "it": "Italian",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "nl": "Dutch",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "sv": "Swedish",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-    "zh": "Chinese",
-}
 
 
-def language_name(code: str) -> str:
-    return NAMES.get(code, code)
+def language_name(code: str) -> str | None:
+    """The English name of a language code ("la" -> "Latin") from Babel's CLDR data (the
+    detector knows more languages than a table of our own would keep up with); None for a
+    code CLDR does not name."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(code).english_name
+    except (UnknownLocaleError, ValueError):
+        return None
+    return str(name) if name else None
 
 
 def other_language(question: str, model_language: str) -> str | None:

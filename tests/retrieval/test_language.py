@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrieval.text.language import other_language
+from retrieval.text.language import language_name, other_language
 from tests.factories import EVAL, REPO
 
 OTHER = Path(__file__).parent / "data" / "other_language_questions.txt"
@@ -48,3 +48,31 @@ def test_no_note_on_short_questions_names_or_the_model_s_own_language() -> None:
     for question in ("Kerry Lavrov", "Beyoncé", "Warsaw", "São Paulo", "clear", "what is it?"):
         assert other_language(question, "en") is None, question
     assert other_language("Qui a gagné le Super Bowl 50 ?", "fr") is None
+
+
+def test_languages_are_named_in_english_or_not_at_all() -> None:
+    from retrieval.third_party import load_language_identifier
+
+    codes = [code for code, _ in load_language_identifier().rank("Quelle heure est-il ?")]
+    names = {code: language_name(code) for code in codes}
+    assert sum(name is not None for name in names.values()) > 90
+    assert all(name != code for code, name in names.items())  # never a bare code
+    assert (names["la"], names["fr"], language_name("zz-not-a-code")) == ("Latin", "French", None)
+
+
+def test_the_note_names_the_language_or_says_it_is_not_the_model_s() -> None:
+    from retrieval.search.results import SearchResult, language_note
+
+    def note(code: str) -> str | None:
+        return language_note(
+            SearchResult(
+                question="q", mode="hybrid", hits=[], abstained=True, confidence=0.0,
+                question_language=code, searched_language="en",
+            )
+        )  # fmt: skip
+
+    assert note("fr") == (
+        "The question looks like French; the collection is searched in English, "
+        "so asking in English finds more."
+    )
+    assert str(note("zz-not-a-code")).startswith("The question does not look like English;")
