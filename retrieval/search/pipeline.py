@@ -81,15 +81,7 @@ def search_snapshot(
         question, query_tokens, analyzer, lambda word: _is_subject(snapshot, word, analyzer)
     )
     if words.vague and params.abstain_threshold is not None:
-        return SearchResult(
-            question=question,
-            mode=params.mode,
-            hits=[],
-            abstained=True,
-            confidence=0.0,
-            reason="vague",
-            timings_ms=timings,
-        )
+        return _abstained(question, params, "vague", timings)
 
     # The question vector is needed for the dense retriever and for the confidence score,
     # which is computed the same way in every mode so one threshold means one thing.
@@ -252,6 +244,26 @@ def search_snapshot(
 OLD_EVIDENCE_DAYS = 30
 
 
+def _abstained(
+    question: str,
+    params: SearchParams,
+    reason: str,
+    timings: dict[str, float],
+    time_context: TimeContext | None = None,
+) -> SearchResult:
+    """A page with no hits, saying why (the `reason` `--json` shows)."""
+    return SearchResult(
+        question=question,
+        mode=params.mode,
+        hits=[],
+        abstained=True,
+        confidence=0.0,
+        reason=reason,
+        timings_ms=timings,
+        time=time_context if time_context is not None else TimeContext(),
+    )
+
+
 def _time_context(when: TimeParams | None, hits: list[Hit]) -> TimeContext:
     newest = max((h.updated or h.published for h in hits if h.published), default=None)
     if when is None:
@@ -288,15 +300,12 @@ def _nothing_in_window(
         row = int(before[np.argmax(published[before])])
         article = snapshot.articles[snapshot.chunks.article_ids[row]]
         newest_title, newest_date = article.title, article.published
-    return SearchResult(
-        question=question,
-        mode=params.mode,
-        hits=[],
-        abstained=True,
-        confidence=0.0,
-        reason="empty_window",
-        timings_ms=timings,
-        time=dataclasses.replace(
+    return _abstained(
+        question,
+        params,
+        "empty_window",
+        timings,
+        time_context=dataclasses.replace(
             _time_context(when, []),
             empty_window=True,
             newest_before_window=newest_date,
