@@ -43,6 +43,18 @@ class BotSettings(BaseSettings):
     answer_channels: IdList = Field(
         default_factory=list, description="channel ids where every message is a question"
     )
+    answer_in_threads: bool = Field(
+        default=False, description="open a thread on each question and answer there"
+    )
+    thread_channels: IdList = Field(
+        default_factory=list, description="channel ids that answer in threads (whatever the above)"
+    )
+    conversation_turns: int = Field(
+        default=3, ge=1, le=10, description="earlier questions a follow-up is read with"
+    )
+    conversation_hours: float = Field(
+        default=24.0, gt=0, le=24 * 90, description="a conversation idle this long is forgotten"
+    )
     owner_ids: IdList = Field(
         default_factory=list, description="user ids allowed to !sync (default: app owner)"
     )
@@ -67,7 +79,7 @@ class BotSettings(BaseSettings):
         default=90, ge=1, description="how long 'More results' and feedback buttons keep working"
     )
 
-    @field_validator("answer_channels", "owner_ids", mode="before")
+    @field_validator("answer_channels", "thread_channels", "owner_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         """`123,456` or `123 456` in the environment; a list when built in code."""
@@ -84,6 +96,10 @@ class BotSettings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    def threads_in(self, channel_id: int) -> bool:
+        """Whether questions asked in this channel are answered in a thread of their own."""
+        return self.answer_in_threads or channel_id in self.thread_channels
 
     def token_value(self) -> str | None:
         """The token itself, for login only."""

@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.discord_app.embeds import answer_embeds, no_match_content, time_content
+from bot.discord_app.embeds import (
+    answer_embeds,
+    escape_text,
+    no_match_content,
+    shorten,
+    time_content,
+)
 from bot.discord_app.errors import CooldownError, ExpiredError
 from bot.discord_app.services import Services
+from retrieval.search.followup import FollowUpContext
 from retrieval.search.results import Hit, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -29,15 +36,41 @@ class Reply:
     answer_id: str | None = None
     has_more: bool = False
     ephemeral: bool = False
+    question: str = ""  # as searched (checked); a conversation records it
+    cited: tuple[str, ...] = ()  # article ids of the excerpts shown, in order
 
 
 def hit_key(hit: Hit) -> str:
     return f"{hit.article_id}#{hit.chunk_id}"
 
 
+def cited_articles(hits: list[Hit]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(hit.article_id for hit in hits))
+
+
+def context_note(result: SearchResult, context: FollowUpContext | None) -> str | None:
+    """Says when earlier questions shaped the search, so a surprising answer explains itself."""
+    if context is None or result.context_weight <= 0 or not context.questions:
+        return None
+    earlier = shorten(escape_text(" ".join(context.questions[-1].split())), 120)
+    return f"-# Read as a follow-up to \u201c{earlier}\u201d"
+
+
+def _joined(*parts: str | None) -> str | None:
+    text = "\n".join(part for part in parts if part)
+    return text or None
+
+
 async def answer_question(
-    services: Services, *, question: str, guild_id: int | None, user_id: int, via: str
+    services: Services,
+    *,
+    question: str,
+    guild_id: int | None,
+    user_id: int,
+    via: str,
+    context: FollowUpContext | None = None,
 ) -> Reply:
+    """`context`: the earlier questions of the conversation a follow-up belongs to."""
     scoped = await services.engines.get(guild_id)
     # The engine's refusal of an empty or over-long question, before the cooldown counts it.
     question = scoped.engine.check_question(question)
@@ -45,11 +78,11 @@ async def answer_question(
     if wait > 0:
         raise CooldownError(wait)
     started = time.perf_counter()
-    result = await scoped.engine.asearch(question)
+    result = await scoped.engine.asearch(question, context=context)
     elapsed_ms = (time.perf_counter() - started) * 1000
     log_question(services, result, elapsed_ms, via=via, guild_id=guild_id)
     if result.abstained or not result.hits:
-        return Reply(content=no_match_content(result))
+        return Reply(content=no_match_content(result), question=question)
     embeds = answer_embeds(result)
     shown = result.hits[: len(embeds)]
     answer_id = await services.store.asave_answer(
@@ -58,9 +91,17 @@ async def answer_question(
         hits_shown=[hit_key(h) for h in shown],
         user_id=user_id,
     )
+    if context is not None and result.context_weight > 0:
+        # "More results" must page the same search, context included.
+        await services.conversations.asave_answer_context(answer_id, context)
     has_more = result.has_more or len(shown) < len(result.hits)
     return Reply(
-        content=time_content(result), embeds=embeds, answer_id=answer_id, has_more=has_more
+        content=_joined(context_note(result, context), time_content(result)),
+        embeds=embeds,
+        answer_id=answer_id,
+        has_more=has_more,
+        question=question,
+        cited=cited_articles(shown),
     )
 
 
@@ -91,7 +132,10 @@ async def more_results(services: Services, *, answer_id: str) -> Reply:
     if stored is None:
         raise ExpiredError()
     scoped = await services.engines.get(stored.guild_id)
-    result = await scoped.engine.asearch(stored.question, offset=stored.shown, abstain=False)
+    context = await services.conversations.aanswer_context(answer_id)
+    result = await scoped.engine.asearch(
+        stored.question, offset=stored.shown, abstain=False, context=context
+    )
     if not result.hits:
         return Reply(content="No more excerpts for that question.", ephemeral=True)
     embeds = answer_embeds(result, first_number=stored.shown + 1)

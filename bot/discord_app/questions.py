@@ -21,13 +21,15 @@ def question_in_message(
     channel_id: int,
     answer_channels: Collection[int],
     is_dm: bool = False,
+    follow_up: bool = False,
     bot_role_id: int | None = None,
 ) -> str | None:
     """The question in a message, or None when it is not for us.
 
     Bots (ourselves included) are ignored; prefix commands are left to the command handler;
-    a message mentioning the bot is a question (minus the mention); in a DM with the bot or
-    an answer channel, every message is one.
+    a message mentioning the bot is a question (minus the mention); in a DM with the bot, an
+    answer channel or a conversation (`follow_up`: a bot thread, a reply to an answer),
+    every message is one.
     """
     if author_is_bot or not content.strip():
         return None
@@ -36,6 +38,6 @@ def question_in_message(
     mention = mention_pattern(bot_id, bot_role_id)
     if mention.search(content):
         return " ".join(mention.sub(" ", content).split())
-    if is_dm or channel_id in answer_channels:
+    if is_dm or follow_up or channel_id in answer_channels:
         return content.strip()
     return None

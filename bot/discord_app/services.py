@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.discord_app.conversations import FILE_NAME as CONVERSATIONS_FILE
+from bot.discord_app.conversations import ConversationStore, Limits
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.engines import EngineRegistry
 from bot.discord_app.permissions import AdminRule
@@ -37,6 +39,7 @@ class Services:
     cooldown: Cooldown
     admin: AdminRule
     load_encoder: Callable[[], object]  # loads the shared encoder (seconds for the model)
+    conversations: ConversationStore
     feeds: FeedPoller = field(init=False)
     clock: Callable[[], float] = time.monotonic
     prepared: bool = field(default=False, init=False)
@@ -62,6 +65,13 @@ class Services:
             cooldown=Cooldown(bot_settings.ask_cooldown_seconds),
             admin=AdminRule(bot_settings.admin_role_id, bot_settings.admin_role),
             load_encoder=load_encoder,
+            conversations=ConversationStore(
+                settings.index_dir / CONVERSATIONS_FILE,
+                Limits(
+                    turns=bot_settings.conversation_turns,
+                    max_age_seconds=bot_settings.conversation_hours * 3600,
+                ),
+            ),
         )
         services.feeds = FeedPoller(
             FeedStore(settings.index_dir / FEEDS_FILE), settings, services.feed_target
@@ -95,6 +105,7 @@ class Services:
                 status.path,
             )
         self.store.open()
+        self.conversations.open()
         self.forget_old_answers()
         self.prepared = True
         return self
@@ -103,6 +114,7 @@ class Services:
         """Blocking. Their buttons then say they expired; feedback already given stays."""
         days = self.bot_settings.answer_retention_days
         pruned = self.store.prune(days * DAY)
+        self.conversations.prune(answers_older_than=days * DAY)
         if pruned:
             logger.info("forgot %d answers older than %d days", pruned, days)
         return pruned

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import discord
 
@@ -33,6 +33,7 @@ MORE_PREFIX = "nd:more:"
 VOTE_PREFIX = "nd:vote:"
 SOURCES_PREFIX = "nd:src:"
 MAX_CUSTOM_ID = 100
+T = TypeVar("T")
 _ID = r"(?P<answer_id>[A-Za-z0-9_-]{1,40})"
 
 
@@ -216,16 +217,16 @@ RETRY_STATUSES = frozenset({503, 520, 521, 522, 523, 525, 526, 527, 529})
 RETRY_DELAYS = (1.0, 2.0)
 
 
-async def _send_with_retry(send: Callable[[], Awaitable[object]]) -> None:
+async def _send_with_retry(send: Callable[[], Awaitable[T]]) -> T:
     for delay in (*RETRY_DELAYS, None):
         try:
-            await send()
-            return
+            return await send()
         except discord.HTTPException as exc:
             if exc.status not in RETRY_STATUSES or delay is None:
                 raise
             logger.warning("Discord answered %s; sending again in %.0f s", exc.status, delay)
             await asyncio.sleep(delay)
+    raise AssertionError("unreachable: the last attempt raises")
 
 
 async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
@@ -235,12 +236,17 @@ async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
     )
 
 
-async def reply_to_message(message: discord.Message, reply: Reply) -> None:
+async def reply_to_message(message: discord.Message, reply: Reply) -> discord.Message:
     """Answers a prefix command, mention or answer-channel message, quoting it (no ping)."""
-    await _send_with_retry(
+    return await _send_with_retry(
         lambda: message.channel.send(
             reference=message.to_reference(fail_if_not_exists=False),
             mention_author=False,
             **message_kwargs(reply),
         )
     )
+
+
+async def send_message(channel: discord.abc.Messageable, reply: Reply) -> discord.Message:
+    """An answer posted on its own, e.g. first in the thread opened on its question."""
+    return await _send_with_retry(lambda: channel.send(**message_kwargs(reply)))

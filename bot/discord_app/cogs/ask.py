@@ -9,9 +9,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.answering import answer_question
+from bot.discord_app.conversing import Place, can_open_thread, open_thread, place_of
 from bot.discord_app.questions import question_in_message
 from bot.discord_app.replies import report_message_error
-from bot.discord_app.views import MoreButton, VoteButton, reply_to_message, send_followup
+from bot.discord_app.views import (
+    MoreButton,
+    VoteButton,
+    reply_to_message,
+    send_followup,
+    send_message,
+)
 
 if TYPE_CHECKING:
     from bot.discord_app.client import NewsdeskBot
@@ -75,6 +82,13 @@ class AskCog(commands.Cog):
             return
         settings = self.services.bot_settings
         own_role = message.guild.self_role if message.guild is not None else None
+        is_dm = message.guild is None
+        place = Place(None)
+        if not is_dm and (
+            isinstance(message.channel, discord.Thread) or message.reference is not None
+        ):
+            # Only candidates cost a store lookup: a thread, or a reply.
+            place = await place_of(message, me.id, self.services)
         question = question_in_message(
             message.content,
             author_is_bot=message.author.bot or message.webhook_id is not None,
@@ -82,7 +96,8 @@ class AskCog(commands.Cog):
             prefix=settings.prefix,
             channel_id=message.channel.id,
             answer_channels=settings.answer_channels,
-            is_dm=message.guild is None,
+            is_dm=is_dm,
+            follow_up=place.conversation_id is not None,
             bot_role_id=own_role.id if own_role is not None else None,
         )
         if question is None:
@@ -91,17 +106,48 @@ class AskCog(commands.Cog):
         if f"{me.id}>" in message.content or (own_role and f"{own_role.id}>" in message.content):
             via = "mention"
         try:
-            async with message.channel.typing():
-                reply = await answer_question(
-                    self.services,
-                    question=question,
-                    guild_id=message.guild.id if message.guild else None,
-                    user_id=message.author.id,
-                    via=via,
-                )
-            await reply_to_message(message, reply)
+            await self._converse(message, question, via, place)
         except Exception as exc:  # noqa: BLE001 - reported: friendly text, or traceback logged
             await report_message_error(message, exc, via)
+
+    async def _converse(
+        self, message: discord.Message, question: str, via: str, place: Place
+    ) -> None:
+        """Answers in the message's conversation (its context read with the question), in a
+        new thread when the channel answers in threads, and records the answered turn."""
+        services = self.services
+        guild_id = message.guild.id if message.guild else None
+        conversation = place.conversation_id
+        if place.forum_post and isinstance(message.channel, discord.Thread):
+            # A forum post's title is usually the question itself; its body adds detail.
+            question = " ".join(part for part in (message.channel.name, question) if part)
+        context = await services.conversations.acontext(conversation) if conversation else None
+        thread = None
+        if conversation is None and can_open_thread(message, services):
+            thread = await open_thread(message, question)
+        target: discord.abc.Messageable = thread or message.channel
+        async with target.typing():
+            reply = await answer_question(
+                services,
+                question=question,
+                guild_id=guild_id,
+                user_id=message.author.id,
+                via="follow-up" if context is not None else via,
+                context=context,
+            )
+        if thread is not None:
+            sent = await send_message(thread, reply)
+            conversation = thread.id
+        else:
+            sent = await reply_to_message(message, reply)
+        if reply.cited:
+            await services.conversations.arecord_turn(
+                conversation if conversation is not None else sent.id,
+                guild_id=guild_id,
+                question=reply.question,
+                cited=reply.cited,
+                answer_messages=[sent.id],
+            )
 
 
 def with_time_operators(question: str, *, since: str | None, before: str | None) -> str:

@@ -1,0 +1,72 @@
+"""Conversations: a reply to an answer, a thread the bot opens, a forum post; follow-ups are
+read with their conversation's earlier questions, full questions are not bent by them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import MakeDesk
+from tests.e2e.desk import REUTERS_QUESTION, REUTERS_TITLE, WAIT, Desk
+from tests.fakediscord import FakeChannel, FakeMessage
+
+pytestmark = pytest.mark.timeout(90)
+FOLLOW_UP_NOTE = "Read as a follow-up to"
+
+
+def first_title(message: FakeMessage) -> str:
+    assert message.embeds, message.content
+    return str(message.embeds[0]["title"])
+
+
+async def reply_to(desk: Desk, channel: FakeChannel, answer: FakeMessage, text: str) -> FakeMessage:
+    """`text` as alice's reply to `answer`; the bot's reply to it."""
+    sent = desk.fake.send_user_message(channel, desk.alice, text, reply_to=answer)
+
+    def answers_it(message: FakeMessage) -> bool:
+        reference = message.payload.get("message_reference") or {}
+        return reference.get("message_id") == str(sent.id)
+
+    return await desk.fake.wait_for_message(channel, answers_it, timeout=WAIT)
+
+
+async def test_a_reply_to_an_answer_is_a_follow_up_in_its_context(desk: Desk) -> None:
+    answer = await desk.say(desk.alice, REUTERS_QUESTION, channel=desk.answers)
+    assert first_title(answer) == f"[1] {REUTERS_TITLE}"
+    # Not an answer channel, no mention: replying to the bot's answer is enough.
+    follow_up = await reply_to(desk, desk.channel, answer, "And what about Russia?")
+    assert first_title(follow_up) == f"[1] {REUTERS_TITLE}"
+    assert FOLLOW_UP_NOTE in (follow_up.content or "")
+    assert REUTERS_QUESTION in follow_up.content
+    # A reply to the follow-up's answer continues the same conversation.
+    again = await reply_to(desk, desk.channel, follow_up, "When was that?")
+    assert first_title(again) == f"[1] {REUTERS_TITLE}"
+    desk.assert_no_mentions()
+
+
+async def test_a_full_question_in_reply_is_not_bent_by_the_context(desk: Desk) -> None:
+    answer = await desk.say(desk.alice, REUTERS_QUESTION, channel=desk.answers)
+    alone = await desk.say(desk.alice, "!ask What is the chemical symbol of oxygen?")
+    follow_up = await reply_to(desk, desk.channel, answer, "What is the chemical symbol of oxygen?")
+    assert first_title(follow_up) == first_title(alone)
+    assert [e["title"] for e in follow_up.embeds] == [e["title"] for e in alone.embeds]
+    assert FOLLOW_UP_NOTE not in (follow_up.content or "")
+
+
+async def test_replies_between_members_are_left_alone(desk: Desk) -> None:
+    said = desk.fake.send_user_message(desk.channel, desk.editor, "Anyone seen the Kerry story?")
+    desk.fake.send_user_message(desk.channel, desk.alice, "When was that?", reply_to=said)
+    # The bot's next message in the channel answers the next question, not the reply.
+    marker = await desk.say(desk.alice, f"!ask {REUTERS_QUESTION}")
+    assert first_title(marker) == f"[1] {REUTERS_TITLE}"
+    assert [m.id for m in desk.bot_messages()] == [marker.id]
+
+
+async def test_a_no_match_is_not_remembered_as_context(make_desk: MakeDesk) -> None:
+    desk = await make_desk(retrieval={"abstain_threshold": 0.3})
+    answer = await desk.say(desk.alice, REUTERS_QUESTION, channel=desk.answers)
+    nothing = await reply_to(
+        desk, desk.channel, answer, "Where do zebras play quantum origami on a xylophone?"
+    )
+    assert nothing.embeds == []
+    turns = desk.services.conversations.context(answer.id)
+    assert turns is not None and turns.questions == (REUTERS_QUESTION,)
