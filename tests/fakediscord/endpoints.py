@@ -7,18 +7,29 @@ the gateway events Discord would emit (a bot's own MESSAGE_CREATE/UPDATE/DELETE 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from tests.fakediscord import payloads
 from tests.fakediscord import permissions as perms
-from tests.fakediscord.messages import validate_message_body
+from tests.fakediscord.messages import invalid_form, validate_message_body
 from tests.fakediscord.rest import RestCall, RestError, RestRouter, json_response, no_content
-from tests.fakediscord.state import DM, FakeChannel, FakeGuild, FakeMessage
+from tests.fakediscord.state import (
+    DM,
+    FORUM_TYPES,
+    PRIVATE_THREAD,
+    FakeChannel,
+    FakeFile,
+    FakeGuild,
+    FakeMessage,
+)
+from tests.fakediscord.threads import wrong_channel_type
 
 if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord
+
+JSON = dict[str, Any]
 
 
 def register(router: RestRouter, fake: FakeDiscord) -> None:
@@ -40,12 +51,17 @@ def register(router: RestRouter, fake: FakeDiscord) -> None:
     add("PATCH", "/channels/{channel_id}/messages/{message_id}", e.edit_message)
     add("DELETE", "/channels/{channel_id}/messages/{message_id}", e.delete_message)
     add("POST", "/channels/{channel_id}/typing", e.typing)
+    add("POST", "/channels/{channel_id}/messages/{message_id}/threads", e.start_thread_from_message)
+    add("POST", "/channels/{channel_id}/threads", e.start_thread)
+    add("PUT", "/channels/{channel_id}/thread-members/@me", e.join_thread)
+    add("DELETE", "/channels/{channel_id}/thread-members/@me", e.leave_thread)
     reaction = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me"
     add("PUT", reaction, e.add_reaction)
     add("DELETE", reaction, e.remove_reaction)
 
     add("GET", "/guilds/{guild_id}", e.get_guild)
     add("GET", "/guilds/{guild_id}/channels", e.get_guild_channels)
+    add("GET", "/guilds/{guild_id}/threads/active", e.get_active_threads)
     add("GET", "/guilds/{guild_id}/roles", e.get_roles)
     add("GET", "/guilds/{guild_id}/members", e.list_members)
     add("GET", "/guilds/{guild_id}/members/{user_id}", e.get_member)
@@ -168,14 +184,29 @@ class Endpoints:
         found = sorted(found, key=lambda m: m.id, reverse=True)[:limit]
         return json_response([m.payload for m in found])
 
-    async def create_message(self, call: RestCall) -> web.Response:
-        need = perms.SEND_MESSAGES | (perms.ATTACH_FILES if call.files else 0)
-        channel = self._channel(call, need)
-        body = dict(call.body)
-        validate_message_body(body, call.files, creating=True)
+    def _send_permission(self, call: RestCall) -> int:
+        """Send Messages, or Send Messages in Threads when the path names a thread."""
+        channel = self.world.channels.get(call.snowflake("channel_id"))
+        if channel is not None and channel.is_thread:
+            return perms.SEND_MESSAGES_IN_THREADS
+        return perms.SEND_MESSAGES
+
+    def _checked_body(self, channel: FakeChannel, body: JSON, files: list[FakeFile]) -> JSON:
+        """A create body after Discord's validation, embeds dropped without Embed Links."""
+        body = dict(body)
+        validate_message_body(body, files, creating=True)
         granted = self.world.permissions_in(channel, self.world.bot_user.id)
         if body.get("embeds") and not granted & perms.EMBED_LINKS:
             body["embeds"] = []  # Discord silently drops embeds without Embed Links
+        return body
+
+    async def create_message(self, call: RestCall) -> web.Response:
+        need = self._send_permission(call) | (perms.ATTACH_FILES if call.files else 0)
+        channel = self._channel(call, need)
+        if channel.type in FORUM_TYPES:
+            raise wrong_channel_type()  # forum posts go through POST /channels/{id}/threads
+        body = self._checked_body(channel, call.body, call.files)
+        self.fake.threads.before_post(channel, self.world.bot_user.id)
         message = self.fake.messages.create(
             channel=channel, author=self.world.bot_user, body=body, files=call.files, source="rest"
         )
@@ -210,7 +241,75 @@ class Endpoints:
         return no_content()
 
     async def typing(self, call: RestCall) -> web.Response:
-        self._channel(call, perms.SEND_MESSAGES)
+        self._channel(call, self._send_permission(call))
+        return no_content()
+
+    # threads --------------------------------------------------------------------------------
+
+    async def start_thread_from_message(self, call: RestCall) -> web.Response:
+        channel = self._channel(call, perms.CREATE_PUBLIC_THREADS | perms.READ_MESSAGE_HISTORY)
+        message = self._message(call, channel)
+        thread = self.fake.threads.start_from_message(
+            message,
+            name=call.body.get("name"),
+            owner=self.world.bot_user,
+            auto_archive_duration=call.body.get("auto_archive_duration"),
+        )
+        return json_response(payloads.thread(thread, self.world), 201)
+
+    async def start_thread(self, call: RestCall) -> web.Response:
+        """A thread without a message in a text channel, or a post in a forum/media channel."""
+        body = call.body
+        channel = self.world.channels.get(call.snowflake("channel_id"))
+        if channel is not None and channel.type in FORUM_TYPES:
+            need = perms.SEND_MESSAGES | (perms.ATTACH_FILES if call.files else 0)
+            forum = self._channel(call, need)
+            message_body = body.get("message")
+            if not isinstance(message_body, dict):
+                raise invalid_form("message", "This field is required")
+            thread, message = self.fake.threads.forum_post(
+                forum,
+                name=body.get("name"),
+                owner=self.world.bot_user,
+                message_body=self._checked_body(forum, message_body, call.files),
+                files=call.files,
+                source="rest",
+                auto_archive_duration=body.get("auto_archive_duration"),
+            )
+            self.fake.emit_message("MESSAGE_CREATE", message)
+            data = payloads.thread(thread, self.world)
+            data["message"] = message.payload
+            return json_response(data, 201)
+        kind = body.get("type", PRIVATE_THREAD)
+        need = (
+            perms.CREATE_PRIVATE_THREADS if kind == PRIVATE_THREAD else perms.CREATE_PUBLIC_THREADS
+        )
+        parent = self._channel(call, need)
+        thread = self.fake.threads.start_without_message(
+            parent,
+            name=body.get("name"),
+            owner=self.world.bot_user,
+            kind=kind,
+            auto_archive_duration=body.get("auto_archive_duration"),
+            invitable=bool(body.get("invitable", True)),
+        )
+        return json_response(payloads.thread(thread, self.world), 201)
+
+    def _thread(self, call: RestCall) -> FakeChannel:
+        thread = self._channel(call)
+        if not thread.is_thread:
+            raise wrong_channel_type()
+        return thread
+
+    async def join_thread(self, call: RestCall) -> web.Response:
+        thread = self._thread(call)
+        if thread.archived:
+            raise RestError(400, "Thread is archived", 50083)
+        self.fake.threads.join(thread, self.world.bot_user.id)
+        return no_content()
+
+    async def leave_thread(self, call: RestCall) -> web.Response:
+        self.fake.threads.leave(self._thread(call), self.world.bot_user.id)
         return no_content()
 
     async def add_reaction(self, call: RestCall) -> web.Response:
@@ -246,7 +345,26 @@ class Endpoints:
 
     async def get_guild_channels(self, call: RestCall) -> web.Response:
         guild = self._guild(call)
-        return json_response([payloads.channel(c, self.world) for c in guild.channels.values()])
+        channels = [c for c in guild.channels.values() if not c.is_thread]
+        return json_response([payloads.channel(c, self.world) for c in channels])
+
+    async def get_active_threads(self, call: RestCall) -> web.Response:
+        guild = self._guild(call)
+        bot_id = self.world.bot_user.id
+        active = [t for t in guild.threads if not t.archived]
+        members = [
+            {
+                "id": str(t.id),
+                "user_id": str(bot_id),
+                "join_timestamp": t.create_timestamp,
+                "flags": 0,
+            }
+            for t in active
+            if bot_id in t.member_ids
+        ]
+        return json_response(
+            {"threads": [payloads.thread(t, self.world) for t in active], "members": members}
+        )
 
     async def get_roles(self, call: RestCall) -> web.Response:
         guild = self._guild(call)

@@ -72,10 +72,15 @@ class MessageFactory:
         message_type: int | None = None,
         extra: JSON | None = None,
         honour_allowed_mentions: bool = True,
+        message_id: int | None = None,
     ) -> FakeMessage:
-        """Build and store a message from a create body (JSON as the client sends it)."""
+        """Build and store a message from a create body (JSON as the client sends it).
+
+        ``message_id`` is only given for a forum post's starter message, whose id is the
+        thread's."""
         world = self.world
-        message_id = world.ids.next()
+        if message_id is None:
+            message_id = world.ids.next()
         reference = body.get("message_reference")
         referenced = self._referenced(reference, channel)
         allowed = body.get("allowed_mentions") if honour_allowed_mentions else None
@@ -122,6 +127,12 @@ class MessageFactory:
                 **({"guild_id": str(channel.guild_id)} if channel.guild_id else {}),
             }
             payload["referenced_message"] = copy.deepcopy(referenced.payload)
+        if channel.is_thread:
+            # Discord counts messages in a thread, leaving out a forum post's starter message.
+            payload["position"] = channel.total_message_sent
+            channel.total_message_sent += 1
+            if message_id != channel.id:
+                channel.message_count += 1
         if extra:
             payload.update(extra)
         message = FakeMessage(

@@ -11,6 +11,8 @@ from typing import Any
 
 from tests.fakediscord.state import (
     DM,
+    FORUM_TYPES,
+    PRIVATE_THREAD,
     Application,
     FakeChannel,
     FakeGuild,
@@ -104,6 +106,8 @@ def role(r: FakeRole) -> JSON:
 
 
 def channel(c: FakeChannel, world: World, *, include_guild_id: bool = True) -> JSON:
+    if c.is_thread:
+        return thread(c, world)
     if c.type == DM:
         return {
             "id": str(c.id),
@@ -125,8 +129,58 @@ def channel(c: FakeChannel, world: World, *, include_guild_id: bool = True) -> J
         "permission_overwrites": [o.to_payload() for o in c.overwrites.values()],
         "flags": 0,
     }
+    if c.type in FORUM_TYPES:
+        payload.update(
+            {
+                "available_tags": [dict(tag) for tag in c.available_tags],
+                "default_reaction_emoji": None,
+                "default_sort_order": None,
+                "default_forum_layout": 0,
+                "default_thread_rate_limit_per_user": 0,
+                "default_auto_archive_duration": 1440,
+            }
+        )
     if include_guild_id:
         payload["guild_id"] = str(c.guild_id)
+    return payload
+
+
+def thread(c: FakeChannel, world: World) -> JSON:
+    """A thread channel (types 10-12) with its metadata, and the bot's thread member if it is
+    one (Discord sends ``member`` only to members; discord.py turns it into ``Thread.me``)."""
+    metadata: JSON = {
+        "archived": c.archived,
+        "auto_archive_duration": c.auto_archive_duration,
+        "archive_timestamp": c.archive_timestamp or c.create_timestamp,
+        "locked": c.locked,
+        "create_timestamp": c.create_timestamp,
+    }
+    if c.type == PRIVATE_THREAD:
+        metadata["invitable"] = c.invitable
+    payload: JSON = {
+        "id": str(c.id),
+        "type": c.type,
+        "guild_id": str(c.guild_id),
+        "parent_id": str(c.parent_id),
+        "owner_id": str(c.owner_id),
+        "name": c.name,
+        "last_message_id": str(c.last_message_id) if c.last_message_id else None,
+        "rate_limit_per_user": 0,
+        "message_count": c.message_count,
+        "member_count": len(c.member_ids),
+        "total_message_sent": c.total_message_sent,
+        "thread_metadata": metadata,
+        "flags": 0,
+        "applied_tags": [],
+    }
+    bot_id = world.bot_user.id
+    if bot_id in c.member_ids:
+        payload["member"] = {
+            "id": str(c.id),
+            "user_id": str(bot_id),
+            "join_timestamp": c.create_timestamp,
+            "flags": 0,
+        }
     return payload
 
 
@@ -175,9 +229,11 @@ def guild_create(g: FakeGuild, world: World, *, include_all_members: bool) -> JS
         "emojis": [],
         "stickers": [],
         "channels": [
-            channel(c, world, include_guild_id=False) for c in g.channels.values() if c.type != 11
+            channel(c, world, include_guild_id=False)
+            for c in g.channels.values()
+            if not c.is_thread
         ],
-        "threads": [],
+        "threads": [thread(c, world) for c in g.threads if not c.archived],
         "members": members,
         "member_count": len(g.members),
         "presences": [],

@@ -49,10 +49,13 @@ from tests.fakediscord.interactions import (
     InteractionService,
 )
 from tests.fakediscord.messages import MessageFactory
-from tests.fakediscord.rest import API_PREFIX, FailureRule, RecordedRequest, RestRouter
+from tests.fakediscord.rest import API_PREFIX, FailureRule, RecordedRequest, RestError, RestRouter
 from tests.fakediscord.state import (
     DM,
+    FORUM_TYPES,
+    GUILD_FORUM,
     GUILD_TEXT,
+    PUBLIC_THREAD,
     FakeChannel,
     FakeFile,
     FakeGuild,
@@ -62,6 +65,7 @@ from tests.fakediscord.state import (
     FakeUser,
     World,
 )
+from tests.fakediscord.threads import ThreadService
 from tests.fakediscord.waiting import ChangeNotifier
 
 _log = logging.getLogger(__name__)
@@ -113,6 +117,11 @@ class FakeDiscord:
             full_member_list=full_member_list,
             resume_url=lambda: f"{self.gateway_url}resume",
             notify=self.notifier.notify,
+        )
+        self.threads = ThreadService(
+            self.world,
+            self.messages,
+            lambda event, data, intent: self._dispatch(event, data, intent=intent),
         )
         self.rest = RestRouter(token, self.notifier.notify)
         endpoints.register(self.rest, self)
@@ -269,6 +278,23 @@ class FakeDiscord:
         self._dispatch("CHANNEL_CREATE", payloads.channel(channel, self.world), intent=GUILDS)
         return channel
 
+    def add_forum_channel(
+        self,
+        guild: GuildRef,
+        name: str,
+        *,
+        type: int = GUILD_FORUM,
+        topic: str | None = None,
+        parent: ChannelRef | None = None,
+        overwrites: Sequence[perms.Overwrite] = (),
+    ) -> FakeChannel:
+        """A forum channel (type 15; 16 for media) with no tags (``CHANNEL_CREATE``)."""
+        if type not in FORUM_TYPES:
+            raise ValueError(f"type {type} is not a forum or media channel")
+        return self.add_channel(
+            guild, name, type=type, topic=topic, parent=parent, overwrites=overwrites
+        )
+
     def set_permission_overwrite(
         self,
         channel: ChannelRef,
@@ -369,6 +395,12 @@ class FakeDiscord:
         guild = self.world.guild_of(c)
         if guild is not None and u.id not in guild.members:
             raise ValueError(f"{u.username} is not a member of {guild.name}")
+        if c.type in FORUM_TYPES:
+            raise ValueError("post in a forum with create_forum_post, not send_user_message")
+        try:
+            self.threads.before_post(c, u.id)
+        except RestError as err:
+            raise ValueError(f"{u.username} cannot post in thread {c.name!r}: {err}") from None
         message = self.messages.create_user_message(
             channel=c,
             author=u,
@@ -381,6 +413,65 @@ class FakeDiscord:
         )
         self.emit_message("MESSAGE_CREATE", message)
         return message
+
+    def create_thread(
+        self,
+        channel: ChannelRef,
+        starter_message: FakeMessage | None = None,
+        *,
+        name: str,
+        owner: UserRef,
+        type: int = PUBLIC_THREAD,
+        auto_archive_duration: int = 1440,
+    ) -> FakeChannel:
+        """``owner`` opens a thread in ``channel``, on ``starter_message`` if given (the thread
+        then has the message's id), else without one (``type`` 11 or 12). THREAD_CREATE."""
+        self._require_session()
+        c = self._channel(channel)
+        u = self._member_user(c, owner)
+        if starter_message is not None:
+            if starter_message.channel_id != c.id:
+                raise ValueError("the starter message is not in that channel")
+            return self.threads.start_from_message(
+                starter_message, name=name, owner=u, auto_archive_duration=auto_archive_duration
+            )
+        return self.threads.start_without_message(
+            c, name=name, owner=u, kind=type, auto_archive_duration=auto_archive_duration
+        )
+
+    def create_forum_post(
+        self,
+        forum: ChannelRef,
+        author: UserRef,
+        title: str,
+        content: str = "",
+        *,
+        embeds: Sequence[JSON] = (),
+        attachments: Sequence[FakeFile] = (),
+    ) -> tuple[FakeChannel, FakeMessage]:
+        """``author`` posts in a forum: THREAD_CREATE (``newly_created``), then MESSAGE_CREATE
+        of the starter message, whose id is the thread's. Returns (thread, starter message)."""
+        self._require_session()
+        f = self._channel(forum)
+        u = self._member_user(f, author)
+        thread, message = self.threads.forum_post(
+            f,
+            name=title,
+            owner=u,
+            message_body={"content": content, "embeds": list(embeds)},
+            files=list(attachments),
+            source="user",
+        )
+        message.sent = None
+        self.emit_message("MESSAGE_CREATE", message)
+        return thread, message
+
+    def archive_thread(self, thread: ChannelRef, *, locked: bool = False) -> None:
+        """Archive (and optionally lock) a thread, as a moderator would (THREAD_UPDATE)."""
+        t = self._channel(thread)
+        if not t.is_thread:
+            raise ValueError(f"channel {t.id} is not a thread")
+        self.threads.set_archived(t, archived=True, locked=locked)
 
     def send_slash_command(
         self,
@@ -574,6 +665,15 @@ class FakeDiscord:
     ) -> list[FakeMessage]:
         """All messages in ``channel`` (user and bot, ephemeral included) oldest first."""
         return self.world.messages_in(self._channel(channel).id, include_deleted=include_deleted)
+
+    def threads_in(self, channel: ChannelRef) -> list[FakeChannel]:
+        """Threads (archived included) whose parent is ``channel``, oldest first."""
+        return self.threads.threads_in(self._channel(channel))
+
+    def thread_of(self, message: FakeMessage) -> FakeChannel | None:
+        """The thread started from ``message`` (or the forum post it starts), if any."""
+        found = self.world.channels.get(message.id)
+        return found if found is not None and found.is_thread else None
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -771,6 +871,13 @@ class FakeDiscord:
         guild.channels[channel.id] = channel
         self.world.channels[channel.id] = channel
         return channel
+
+    def _member_user(self, channel: FakeChannel, ref: UserRef) -> FakeUser:
+        user = self._user(ref)
+        guild = self.world.guild_of(channel)
+        if guild is None or user.id not in guild.members:
+            raise ValueError(f"{user.username} is not a member of the channel's guild")
+        return user
 
     def _guild(self, ref: GuildRef) -> FakeGuild:
         return self.world.guilds[ref.id if isinstance(ref, FakeGuild) else ref]

@@ -19,7 +19,13 @@ DM = 1
 GUILD_VOICE = 2
 GUILD_CATEGORY = 4
 GUILD_ANNOUNCEMENT = 5
+ANNOUNCEMENT_THREAD = 10
 PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+GUILD_FORUM = 15
+GUILD_MEDIA = 16
+THREAD_TYPES = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
+FORUM_TYPES = frozenset({GUILD_FORUM, GUILD_MEDIA})
 
 # Message flags the fake interprets.
 FLAG_EPHEMERAL = 1 << 6
@@ -76,10 +82,29 @@ class FakeChannel:
     overwrites: dict[int, perms.Overwrite] = field(default_factory=dict)
     recipient_ids: list[int] = field(default_factory=list)
     last_message_id: int | None = None
+    # Threads only (types 10-12): ``parent_id`` is the text/forum channel they live in.
+    owner_id: int | None = None
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440
+    create_timestamp: str | None = None
+    archive_timestamp: str | None = None
+    invitable: bool = True
+    member_ids: list[int] = field(default_factory=list)
+    message_count: int = 0
+    total_message_sent: int = 0
+    #: The message a thread was started from (in the parent), or a forum post's first message.
+    starter_message_id: int | None = None
+    # Forum and media channels only (types 15, 16).
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def mention(self) -> str:
         return f"<#{self.id}>"
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
 
 
 @dataclass
@@ -117,6 +142,10 @@ class FakeGuild:
     @property
     def text_channels(self) -> list[FakeChannel]:
         return [c for c in self.channels.values() if c.type == GUILD_TEXT]
+
+    @property
+    def threads(self) -> list[FakeChannel]:
+        return [c for c in self.channels.values() if c.is_thread]
 
 
 @dataclass
@@ -251,6 +280,9 @@ class World:
         guild = self.guild_of(channel)
         if guild is None:
             return perms.ALL_PERMISSIONS
+        if channel.is_thread and channel.parent_id in guild.channels:
+            # A thread has no overwrites of its own: it inherits its parent's permissions.
+            return self.permissions_in(guild.channels[channel.parent_id], user_id)
         member = guild.members.get(user_id)
         overwrites = dict(channel.overwrites)
         if channel.parent_id is not None and not overwrites:
