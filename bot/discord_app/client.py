@@ -37,6 +37,7 @@ INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
     send_messages_in_threads=True,
+    create_public_threads=True,  # answering in threads (DISCORD_ANSWER_IN_THREADS)
     embed_links=True,
     read_message_history=True,
     use_application_commands=True,

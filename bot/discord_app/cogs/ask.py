@@ -65,15 +65,11 @@ class AskCog(commands.Cog):
 
     @commands.command(name="ask", help="Ask a question about the articles.")
     async def ask_prefix(self, ctx: commands.Context[NewsdeskBot], *, question: str = "") -> None:
-        async with ctx.typing():
-            reply = await answer_question(
-                self.services,
-                question=question,
-                guild_id=ctx.guild.id if ctx.guild else None,
-                user_id=ctx.author.id,
-                via="prefix",
-            )
-        await reply_to_message(ctx.message, reply)
+        me = self.bot.user
+        place = Place(None)
+        if me is not None and ctx.guild is not None:
+            place = await place_of(ctx.message, me.id, self.services)
+        await self._converse(ctx.message, question, "prefix", place)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
