@@ -20,7 +20,7 @@ def http_error(status: int, code: int) -> discord.HTTPException:
 
 
 def interaction_refusing(error: discord.HTTPException) -> MagicMock:
-    interaction = create_autospec(discord.Interaction, instance=True)
+    interaction: MagicMock = create_autospec(discord.Interaction, instance=True)
     interaction.followup = create_autospec(discord.Webhook, instance=True)
     interaction.followup.send.side_effect = error
     return interaction
