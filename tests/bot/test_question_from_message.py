@@ -48,3 +48,14 @@ def test_one_sentence_longer_than_the_limit_is_cut_at_a_word() -> None:
     picked = question_from_message(text, 50)
     assert picked is not None and len(picked) <= 50
     assert picked.startswith("Why very") and not picked.endswith(" ")
+
+
+def test_without_question_like_sentences_the_first_that_fit_are_asked() -> None:
+    text = "Kerry met Lavrov in Moscow. The talks were long. " * 20
+    picked = question_from_message(text, 60)
+    assert picked == "Kerry met Lavrov in Moscow. The talks were long."
+
+
+def test_an_auxiliary_asks_only_when_it_opens_the_sentence() -> None:
+    text = "It was a long day at the office. " * 10 + "Was the ceasefire broken? "
+    assert question_from_message(text, 40) == "Was the ceasefire broken?"

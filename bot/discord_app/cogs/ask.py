@@ -37,7 +37,9 @@ def collection_guild(interaction: discord.Interaction) -> int | None:
     """The guild whose collection answers: the interaction's, when a server install of the
     app authorized it; else None (the shared collection): DMs, group DMs, and servers where
     only the member installed the app (the bot is not there, so neither are its articles)."""
-    return interaction.guild_id if interaction.is_guild_integration() else None
+    if interaction.is_user_integration() and not interaction.is_guild_integration():
+        return None
+    return interaction.guild_id
 
 
 class AskCog(commands.Cog):
