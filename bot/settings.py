@@ -62,6 +62,10 @@ class BotSettings(BaseSettings):
     ask_cooldown_seconds: float = Field(default=5.0, ge=0, le=3600)
     per_guild_collections: bool = False
     log_question_text: bool = False
+    find_evidence_public: bool = Field(
+        default=False,
+        description="'Find evidence' answers everyone can see (default: only the asker)",
+    )
 
     add_max_file_bytes: int = Field(
         default=2_000_000, ge=1_000, description="/add file: size limit"

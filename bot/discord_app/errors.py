@@ -45,6 +45,18 @@ class GuildOnlyError(NewsdeskError):
     message = "That works only in a server, where articles are kept."
 
 
+class NoTextError(NewsdeskError):
+    """ "Find evidence" on a message with nothing to search (only attachments or embeds)."""
+
+    message = "That message has no text to look up. Try it on a message with words in it."
+
+
+class FollowupLimitError(NewsdeskError):
+    """Discord's cap on followups (user installs outside servers that have the bot: 5)."""
+
+    message = "Discord allows no more replies to that. Please ask again with /ask."
+
+
 class AmbiguousArticleError(ArticleNotFoundError):
     """What a member typed names no single article; on Discord the fix is a command there."""
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import discord
@@ -22,6 +23,7 @@ import discord
 from bot.discord_app import answering, sources
 from bot.discord_app.answering import Reply
 from bot.discord_app.embeds import fit_content
+from bot.discord_app.errors import FollowupLimitError
 from bot.discord_app.replies import NO_MENTIONS, report_interaction_error
 from retrieval.index.store import ArticleOrder
 
@@ -79,9 +81,11 @@ class MoreButton(
         await _guarded(interaction, self._more(interaction))
 
     async def _more(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(thinking=True)
+        # Under a private answer the next excerpts are private too.
+        private = interaction.message is not None and interaction.message.flags.ephemeral
+        await interaction.response.defer(thinking=True, ephemeral=private)
         reply = await answering.more_results(services_of(interaction), answer_id=self.answer_id)
-        await send_followup(interaction, reply)
+        await send_followup(interaction, replace(reply, ephemeral=reply.ephemeral or private))
 
 
 class VoteButton(
@@ -215,6 +219,9 @@ def message_kwargs(reply: Reply) -> dict[str, Any]:
 # otherwise cost the member their answer.
 RETRY_STATUSES = frozenset({503, 520, 521, 522, 523, 525, 526, 527, 529})
 RETRY_DELAYS = (1.0, 2.0)
+# "This interaction has hit the maximum number of follow up messages": 5 per interaction
+# when only a user install authorized it (no server install where it was used).
+MAX_FOLLOWUPS_CODE = 40094
 
 
 async def _send_with_retry(send: Callable[[], Awaitable[T]]) -> T:
@@ -230,10 +237,22 @@ async def _send_with_retry(send: Callable[[], Awaitable[T]]) -> T:
 
 
 async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
-    """After `defer(thinking=True)`: the first followup replaces the "thinking…" message."""
-    await _send_with_retry(
-        lambda: interaction.followup.send(ephemeral=reply.ephemeral, **message_kwargs(reply))
-    )
+    """After `defer(thinking=True)`: the first followup replaces the "thinking…" message.
+
+    Each command and each button click is its own interaction and sends one followup, so
+    Discord's cap of 5 per user-installed interaction is not reached; if it ever is, the
+    member is told in the message still showing "thinking…" rather than left waiting."""
+    try:
+        await _send_with_retry(
+            lambda: interaction.followup.send(ephemeral=reply.ephemeral, **message_kwargs(reply))
+        )
+    except discord.HTTPException as exc:
+        if exc.code != MAX_FOLLOWUPS_CODE:
+            raise
+        logger.warning("Discord refused a followup: %s", exc)
+        await interaction.edit_original_response(
+            content=FollowupLimitError.message, allowed_mentions=NO_MENTIONS
+        )
 
 
 async def reply_to_message(message: discord.Message, reply: Reply) -> discord.Message:

@@ -85,7 +85,7 @@ async def test_slash_ask_defers_first_then_follows_up(services: Services) -> Non
     interaction = fake_interaction(services)
     await cog.ask_slash.callback(cog, interaction, QUESTION)  # type: ignore[arg-type]
     assert [c[0] for c in interaction.order.mock_calls] == ["defer", "send"]
-    interaction.response.defer.assert_awaited_once_with(thinking=True)
+    interaction.response.defer.assert_awaited_once_with(thinking=True, ephemeral=False)
     kwargs = interaction.followup.send.await_args.kwargs
     assert kwargs["embeds"][0].title == f"[1] {REUTERS_TITLE}"
     assert none_mentions(kwargs) and kwargs["ephemeral"] is False
@@ -266,7 +266,7 @@ async def test_bot_defaults_and_setup(services: Services) -> None:
     await bot.setup_hook()
     assert set(bot.extensions) == set(EXTENSIONS)
     assert {c.name for c in bot.tree.get_commands()} == {
-        "ask", "add", "remove", "sources", "status", "reindex", "feed"
+        "ask", "add", "remove", "sources", "status", "reindex", "feed", "Find evidence"
     }  # fmt: skip
     assert {c.name for c in bot.commands} == {"ask", "sync", "help"}
     await bot.on_ready()

@@ -19,7 +19,7 @@ from tests.environment import child_env
 from tests.fakediscord import CLIENT_OPTIONS, FakeDiscord
 
 pytestmark = pytest.mark.timeout(90)
-COMMANDS = {"ask", "add", "remove", "sources", "status", "reindex", "feed"}
+COMMANDS = {"ask", "add", "remove", "sources", "status", "reindex", "feed", "Find evidence"}
 MESSAGE_CONTENT_INTENT = 1 << 15
 
 
@@ -49,6 +49,19 @@ async def test_sync_commands_globally_and_to_one_guild(make_desk: MakeDesk) -> N
     assert {c["name"] for c in desk.fake.registered_commands[None]} == COMMANDS
     ask = next(c for c in desk.fake.registered_commands[None] if c["name"] == "ask")
     assert ask["options"][0]["name"] == "question" and ask["options"][0]["required"]
+    # Installable to users and usable everywhere; management only in servers that have it.
+    by_name = {c["name"]: c for c in desk.fake.registered_commands[None]}
+    assert by_name["ask"]["integration_types"] == [0, 1]
+    assert by_name["ask"]["contexts"] == [0, 1, 2]
+    assert by_name["Find evidence"]["type"] == 3
+    assert by_name["Find evidence"]["integration_types"] == [0, 1]
+    assert by_name["Find evidence"]["contexts"] == [0, 1, 2]
+    for name in ("add", "remove", "reindex", "feed"):
+        assert by_name[name]["integration_types"] == [0], name
+        assert by_name[name]["contexts"] == [0], name
+    for name in ("sources", "status"):
+        assert by_name[name]["integration_types"] == [0], name
+        assert by_name[name]["contexts"] == [0, 1], name
     await sync_tree(desk.services, desk.fake.token, desk.guild.id, **CLIENT_OPTIONS)
     assert {c["name"] for c in desk.fake.registered_commands[desk.guild.id]} == COMMANDS
 

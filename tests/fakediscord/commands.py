@@ -5,6 +5,11 @@ command with the same name and type is overwritten, assigns ids to new ones and 
 stored objects back. The fake does the same, validates the limits Discord enforces (so a bad
 schema fails in tests rather than in production), and lets interaction builders look up the
 option types of a registered command.
+
+Global commands carry ``integration_types`` (0 guild install, 1 user install) and
+``contexts`` (0 guild, 1 DM with the bot, 2 group DMs and other private channels);
+``allowed_in`` says whether Discord would offer a command in a given context and install,
+with Discord's defaults for absent fields (all contexts; the app's own installation types).
 """
 
 from __future__ import annotations
@@ -21,6 +26,25 @@ JSON = dict[str, Any]
 NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 SUBCOMMAND = 1
 SUBCOMMAND_GROUP = 2
+CHAT_INPUT = 1
+INSTALL_TYPES = frozenset({0, 1})
+CONTEXT_TYPES = frozenset({0, 1, 2})
+
+
+def allowed_in(
+    command: JSON, *, context: int, installs: frozenset[int], app_installs: frozenset[int]
+) -> bool:
+    """Whether Discord offers ``command`` in ``context`` to an interaction authorized by
+    ``installs`` (the keys of authorizing_integration_owners). Guild commands exist only in
+    their guild, installed there."""
+    if command.get("guild_id"):
+        return context == 0 and 0 in installs
+    contexts = command.get("contexts")
+    types = command.get("integration_types")
+    usable = set(types if types is not None else app_installs) & set(app_installs)
+    return context in (contexts if contexts is not None else CONTEXT_TYPES) and bool(
+        usable & installs
+    )
 
 
 class CommandRegistry:
@@ -132,15 +156,35 @@ def _validate(body: Any, where: str) -> None:
     if not isinstance(body, dict):
         raise invalid("", "must be an object")
     name = body.get("name")
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise invalid("name", "Command name is invalid")
     command_type = body.get("type", 1)
     description = body.get("description", "")
-    if command_type == 1:
+    if command_type not in (1, 2, 3, 4):
+        raise invalid("type", "Value is not a valid application command type")
+    if command_type == CHAT_INPUT:
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise invalid("name", "Command name is invalid")
         if name != name.lower():
             raise invalid("name", "Command name must be lower case")
         if not isinstance(description, str) or not 1 <= len(description) <= 100:
             raise invalid("description", "Must be between 1 and 100 in length.")
+    else:  # user and message commands: any case and spaces, no description, no options
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 32 or name != name.strip():
+            raise invalid("name", "Command name is invalid")
+        if description:
+            raise invalid("description", "Context menu commands cannot have description")
+        if body.get("options"):
+            raise invalid("options", "Context menu commands cannot have options")
+    for field_name, valid in (("integration_types", INSTALL_TYPES), ("contexts", CONTEXT_TYPES)):
+        values = body.get(field_name)
+        if values is None:
+            continue
+        if (
+            not isinstance(values, list)
+            or not values
+            or len(set(values)) != len(values)
+            or not set(values) <= valid
+        ):
+            raise invalid(field_name, f"Must be a non-empty list of {sorted(valid)}")
     _validate_options(body.get("options") or [], invalid)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakediscord import payloads
-from tests.fakediscord.commands import SUBCOMMAND, SUBCOMMAND_GROUP, CommandRegistry
+from tests.fakediscord.commands import SUBCOMMAND, SUBCOMMAND_GROUP, CommandRegistry, allowed_in
 from tests.fakediscord.ids import random_token
 from tests.fakediscord.messages import (
     CHAT_INPUT_COMMAND,
@@ -29,9 +29,15 @@ from tests.fakediscord.messages import (
 )
 from tests.fakediscord.rest import RestError
 from tests.fakediscord.state import (
+    CONTEXT_BOT_DM,
+    CONTEXT_GUILD,
+    CONTEXT_PRIVATE_CHANNEL,
     DM,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
+    GROUP_DM,
+    GUILD_INSTALL,
+    USER_INSTALL,
     FakeChannel,
     FakeFile,
     FakeGuild,
@@ -75,6 +81,33 @@ ALLOWED_CALLBACKS = {
         UPDATE_MESSAGE,
     },
 }
+
+MESSAGE_COMMAND = 3  # data.type of a message context-menu command
+
+#: Discord's cap on followups when only a user install authorized the interaction.
+MAX_USER_INSTALL_FOLLOWUPS = 5
+INSTALLS = {
+    "guild": (GUILD_INSTALL,),
+    "user": (USER_INSTALL,),
+    "both": (GUILD_INSTALL, USER_INSTALL),
+}
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Where an interaction happens and which installs of the app authorized it."""
+
+    context: int
+    owners: dict[str, str]
+
+    @property
+    def installs(self) -> frozenset[int]:
+        return frozenset(int(k) for k in self.owners)
+
+    @property
+    def user_install_only(self) -> bool:
+        return self.installs == {USER_INSTALL}
+
 
 # Application command option types
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = (
@@ -122,6 +155,8 @@ class InteractionHandle:
     original_deleted: bool = False
     #: Initial responses rejected because the interaction was already acknowledged.
     rejected_callbacks: int = 0
+    #: Followups rejected by the 5-per-interaction cap of user installs (40094).
+    rejected_followups: int = 0
 
     @property
     def responded(self) -> bool:
@@ -174,8 +209,10 @@ class InteractionService:
         data: JSON,
         message: FakeMessage | None = None,
         locale: str = "en-US",
+        authorization: Authorization | None = None,
     ) -> InteractionHandle:
         world = self._world
+        auth = authorization or self.authorization(channel, user, None)
         interaction_id = world.ids.next()
         raw = f"interaction:{interaction_id}:{random_token(48)}".encode()
         token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -191,9 +228,11 @@ class InteractionService:
             "entitlements": [],
             "entitlement_sku_ids": [],
             "attachment_size_limit": payloads.ATTACHMENT_SIZE_LIMIT,
-            "app_permissions": str(world.permissions_in(channel, world.bot_user.id)),
+            "app_permissions": str(self._app_permissions(channel)),
             "channel_id": str(channel.id),
             "channel": channel_payload,
+            "context": auth.context,
+            "authorizing_integration_owners": dict(auth.owners),
         }
         if guild is not None:
             member = guild.members.get(user.id)
@@ -206,15 +245,9 @@ class InteractionService:
                 guild={"id": str(guild.id), "locale": guild.preferred_locale, "features": []},
                 guild_locale=guild.preferred_locale,
                 member=payloads.member(member, permissions=permissions),
-                context=0,
-                authorizing_integration_owners={"0": str(guild.id)},
             )
         else:
-            payload.update(
-                user=payloads.user(user),
-                context=1,
-                authorizing_integration_owners={"0": "0"},
-            )
+            payload.update(user=payloads.user(user))
         if message is not None:
             payload["message"] = copy.deepcopy(message.payload)
         handle = InteractionHandle(
@@ -231,6 +264,47 @@ class InteractionService:
         self._by_token[token] = handle
         return handle
 
+    def authorization(
+        self, channel: FakeChannel, user: FakeUser, install: str | None
+    ) -> Authorization:
+        """The ``context`` and ``authorizing_integration_owners`` of an interaction by
+        ``user`` in ``channel``. ``install``: "guild", "user" or "both" (both installs apply);
+        None picks what Discord would: the guild install where the bot is, else the user's.
+        Raises LookupError where Discord would not offer the app at all."""
+        world = self._world
+        guild = world.guild_of(channel)
+        if channel.type == DM:
+            context = CONTEXT_BOT_DM
+        elif channel.type == GROUP_DM:
+            context = CONTEXT_PRIVATE_CHANNEL
+        else:
+            context = CONTEXT_GUILD
+        bot_there = world.bot_sees(channel)
+        chosen = install or ("guild" if bot_there else "user")
+        if chosen not in INSTALLS:
+            raise ValueError(f"install must be 'guild', 'user' or 'both', not {install!r}")
+        owners: dict[str, str] = {}
+        for kind in INSTALLS[chosen]:
+            if kind == GUILD_INSTALL:
+                if not bot_there:
+                    raise LookupError(
+                        "the app is not installed there (the bot is not in that guild, and a "
+                        "guild install never reaches group DMs): use install='user'"
+                    )
+                owners["0"] = str(guild.id) if guild is not None else "0"
+            else:
+                if USER_INSTALL not in world.application.integration_types:
+                    raise LookupError(
+                        "the app cannot be installed to users: call enable_user_install() "
+                        "(the developer portal's Installation page)"
+                    )
+                owners["1"] = str(user.id)
+        return Authorization(context, owners)
+
+    def _app_permissions(self, channel: FakeChannel) -> int:
+        """The bot's permissions where it is; elsewhere (user install only) @everyone's."""
+        return self._world.permissions_in(channel, self._world.bot_user.id)
+
     def command_data(
         self,
         *,
@@ -241,6 +315,7 @@ class InteractionService:
         focused: str | None,
         require_registered: bool,
         command_type: int = 1,
+        authorization: Authorization | None = None,
     ) -> JSON:
         """``data`` of an application command or autocomplete interaction.
 
@@ -254,6 +329,20 @@ class InteractionService:
                 f"no registered command {name!r}: sync the command tree first "
                 "(Discord never sends interactions for unregistered commands)"
             )
+        if command is not None and authorization is not None:
+            app_installs = frozenset(self._world.application.integration_types)
+            if not allowed_in(
+                command,
+                context=authorization.context,
+                installs=authorization.installs,
+                app_installs=app_installs,
+            ):
+                raise LookupError(
+                    f"Discord does not offer {name!r} in context {authorization.context} to "
+                    f"installs {sorted(authorization.installs)}: the command allows contexts "
+                    f"{command.get('contexts')} and integration_types "
+                    f"{command.get('integration_types')}"
+                )
         resolver = _Resolver(self._world, self._messages, guild)
         if options is None:
             built: list[JSON] = []
@@ -346,6 +435,12 @@ class InteractionService:
         """``POST /webhooks/{app_id}/{token}``: a followup message."""
         handle = self._acknowledged(application_id, token)
         validate_message_body(body, files, creating=True)
+        owners = handle.payload.get("authorizing_integration_owners") or {}
+        if set(owners) == {"1"} and len(handle.followup_bodies) >= MAX_USER_INSTALL_FOLLOWUPS:
+            handle.rejected_followups += 1
+            raise RestError(
+                400, "This interaction has hit the maximum number of follow up messages", 40094
+            )
         handle.followup_bodies.append(copy.deepcopy(body))
         original = handle.original
         if (

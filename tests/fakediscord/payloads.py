@@ -13,6 +13,7 @@ from tests.fakediscord.state import (
     DM,
     FORUM_TYPES,
     PRIVATE_THREAD,
+    GROUP_DM,
     Application,
     FakeChannel,
     FakeGuild,
@@ -112,6 +113,17 @@ def channel(c: FakeChannel, world: World, *, include_guild_id: bool = True) -> J
         return {
             "id": str(c.id),
             "type": DM,
+            "last_message_id": str(c.last_message_id) if c.last_message_id else None,
+            "flags": 0,
+            "recipients": [user(world.user(uid)) for uid in c.recipient_ids],
+        }
+    if c.type == GROUP_DM:
+        return {
+            "id": str(c.id),
+            "type": GROUP_DM,
+            "name": c.name,
+            "icon": None,
+            "owner_id": str(c.owner_id) if c.owner_id else None,
             "last_message_id": str(c.last_message_id) if c.last_message_id else None,
             "flags": 0,
             "recipients": [user(world.user(uid)) for uid in c.recipient_ids],
@@ -286,7 +298,7 @@ def application(app: Application, bot: FakeUser) -> JSON:
         "custom_install_url": None,
         "tags": [],
         "install_params": None,
-        "integration_types_config": {"0": {}},
+        "integration_types_config": {str(t): {} for t in sorted(app.integration_types)},
         "approximate_guild_count": 0,
         "approximate_user_install_count": 0,
         "event_webhooks_status": 1,

@@ -42,9 +42,11 @@ from tests.fakediscord.gateway import (
 from tests.fakediscord.interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
+    MESSAGE_COMMAND,
     MESSAGE_COMPONENT,
     MODAL,
     MODAL_SUBMIT,
+    Authorization,
     InteractionHandle,
     InteractionService,
 )
@@ -53,9 +55,11 @@ from tests.fakediscord.rest import API_PREFIX, FailureRule, RecordedRequest, Res
 from tests.fakediscord.state import (
     DM,
     FORUM_TYPES,
+    GROUP_DM,
     GUILD_FORUM,
     GUILD_TEXT,
     PUBLIC_THREAD,
+    USER_INSTALL,
     FakeChannel,
     FakeFile,
     FakeGuild,
@@ -218,11 +222,14 @@ class FakeDiscord:
         channels: Sequence[str] = ("general",),
         everyone_permissions: int = perms.DEFAULT_EVERYONE,
         bot_permissions: int = perms.DEFAULT_BOT_ROLE,
+        with_bot: bool = True,
     ) -> FakeGuild:
         """A guild the bot is in: @everyone, the bot's managed role, owner, text channels.
 
         Added before the bot connects it arrives in READY/GUILD_CREATE; added later it is
-        dispatched as a GUILD_CREATE (the bot joining a guild).
+        dispatched as a GUILD_CREATE (the bot joining a guild). ``with_bot=False``: a guild
+        the bot is not in (no role, no member, no event); a member who installed the app to
+        their account can still use it there (``install="user"``).
         """
         world = self.world
         guild_id = world.ids.next()
@@ -231,6 +238,12 @@ class FakeDiscord:
         guild.roles[guild_id] = FakeRole(
             id=guild_id, guild_id=guild_id, name="@everyone", permissions=everyone_permissions
         )
+        if not with_bot:
+            guild.members[owner.id] = FakeMember(guild_id=guild_id, user=owner)
+            world.guilds[guild_id] = guild
+            for position, channel_name in enumerate(channels):
+                self._new_channel(guild, channel_name, GUILD_TEXT, position=position)
+            return guild
         bot_role = FakeRole(
             id=world.ids.next(),
             guild_id=guild_id,
@@ -275,7 +288,8 @@ class FakeDiscord:
             parent_id=self._channel(parent).id if parent is not None else None,
             overwrites=overwrites,
         )
-        self._dispatch("CHANNEL_CREATE", payloads.channel(channel, self.world), intent=GUILDS)
+        if self.world.bot_user.id in g.members:
+            self._dispatch("CHANNEL_CREATE", payloads.channel(channel, self.world), intent=GUILDS)
         return channel
 
     def add_forum_channel(
@@ -322,6 +336,8 @@ class FakeDiscord:
             mentionable=mentionable,
         )
         g.roles[role.id] = role
+        if self.world.bot_user.id not in g.members:
+            return role
         self._dispatch(
             "GUILD_ROLE_CREATE", {"guild_id": str(g.id), "role": payloads.role(role)}, intent=GUILDS
         )
@@ -348,6 +364,8 @@ class FakeDiscord:
             role_ids.append(self.add_role(g, f"{u.username}-permissions", permissions).id)
         member = FakeMember(guild_id=g.id, user=u, role_ids=role_ids, nick=nick)
         g.members[u.id] = member
+        if self.world.bot_user.id not in g.members:
+            return member
         self._dispatch(
             "GUILD_MEMBER_ADD",
             {**payloads.member(member), "guild_id": str(g.id)},
@@ -366,6 +384,26 @@ class FakeDiscord:
         )
         self.world.channels[channel.id] = channel
         return channel
+
+    def group_dm(self, owner: UserRef, *others: UserRef, name: str | None = None) -> FakeChannel:
+        """A group DM between users (type 3). The bot is never in one: only a user install
+        of the app reaches it, by interactions; no gateway event from it reaches the bot."""
+        members = [self._user(owner), *(self._user(u) for u in others)]
+        channel = FakeChannel(
+            id=self.world.ids.next(),
+            type=GROUP_DM,
+            name=name,
+            guild_id=None,
+            recipient_ids=[u.id for u in members],
+            owner_id=members[0].id,
+        )
+        self.world.channels[channel.id] = channel
+        return channel
+
+    def enable_user_install(self) -> None:
+        """The developer portal's Installation page with "User Install" ticked: users may add
+        the app to their account (``install="user"`` interactions)."""
+        self.world.application.integration_types.add(USER_INSTALL)
 
     def serve_attachment(
         self, filename: str, data: bytes, content_type: str = "application/octet-stream"
@@ -395,6 +433,8 @@ class FakeDiscord:
         guild = self.world.guild_of(c)
         if guild is not None and u.id not in guild.members:
             raise ValueError(f"{u.username} is not a member of {guild.name}")
+        if c.type == GROUP_DM and u.id not in c.recipient_ids:
+            raise ValueError(f"{u.username} is not in that group DM")
         if c.type in FORUM_TYPES:
             raise ValueError("post in a forum with create_forum_post, not send_user_message")
         try:
@@ -483,15 +523,42 @@ class FakeDiscord:
         resolved: JSON | None = None,
         locale: str = "en-US",
         require_registered: bool = True,
+        install: str | None = None,
     ) -> InteractionHandle:
         """A user runs ``/name`` in ``channel`` (INTERACTION_CREATE type 2).
 
         ``options`` as ``{name: value}`` is typed from the synced command's schema; nested
-        mappings select subcommands. Raises LookupError if the command was never synced.
+        mappings select subcommands. Raises LookupError if the command was never synced, or
+        if Discord would not offer it there (its ``contexts`` and ``integration_types``).
+        ``install``: "guild", "user" or "both"; None: the guild install where the bot is,
+        else the user's.
         """
         return self._command_interaction(
             APPLICATION_COMMAND, channel, user, name, options, resolved, None, locale,
-            require_registered,
+            require_registered, install=install,
+        )  # fmt: skip
+
+    def send_message_command(
+        self,
+        channel: ChannelRef,
+        user: UserRef,
+        name: str,
+        target: FakeMessage,
+        *,
+        locale: str = "en-US",
+        install: str | None = None,
+        require_registered: bool = True,
+    ) -> InteractionHandle:
+        """A user picks Apps > ``name`` on ``target`` (INTERACTION_CREATE type 2 with
+        ``data.type`` 3, ``target_id`` and ``resolved.messages``; the content is there even
+        without the Message Content intent). Same checks as ``send_slash_command``."""
+        if target.channel_id != self._channel(channel).id:
+            raise ValueError("the target message is not in that channel")
+        resolved = {"messages": {str(target.id): copy.deepcopy(target.payload)}}
+        return self._command_interaction(
+            APPLICATION_COMMAND, channel, user, name, None, resolved, None, locale,
+            require_registered, install=install, command_type=MESSAGE_COMMAND,
+            target_id=target.id,
         )  # fmt: skip
 
     def send_autocomplete(
@@ -504,21 +571,25 @@ class FakeDiscord:
         focused: str,
         locale: str = "en-US",
         require_registered: bool = True,
+        install: str | None = None,
     ) -> InteractionHandle:
         """A user is typing option ``focused`` of ``/name`` (INTERACTION_CREATE type 4)."""
         return self._command_interaction(
-            AUTOCOMPLETE, channel, user, name, options, None, focused, locale, require_registered
-        )
+            AUTOCOMPLETE, channel, user, name, options, None, focused, locale, require_registered,
+            install=install,
+        )  # fmt: skip
 
     def click_button(
-        self, message: FakeMessage, custom_id: str, user: UserRef
+        self, message: FakeMessage, custom_id: str, user: UserRef, *, install: str | None = None
     ) -> InteractionHandle:
-        """A user clicks an enabled button present on ``message`` (INTERACTION_CREATE type 3)."""
+        """A user clicks an enabled button present on ``message`` (INTERACTION_CREATE type 3).
+        ``install``: as for commands; None: the installs that authorized the interaction that
+        sent ``message``. Only its recipient can click an ephemeral message."""
         component = self._component(message, custom_id)
         if component.get("type") != 2:
             raise ValueError(f"component {custom_id!r} is not a button")
         return self._component_interaction(
-            message, user, {"custom_id": custom_id, "component_type": 2}
+            message, user, {"custom_id": custom_id, "component_type": 2}, install
         )
 
     def select_options(
@@ -758,7 +829,10 @@ class FakeDiscord:
     # internals used by endpoints and interactions -------------------------------------------
 
     def emit_message(self, event: str, message: FakeMessage) -> None:
-        """Dispatch a message event as Discord would to this bot (intents, content intent)."""
+        """Dispatch a message event as Discord would to this bot (intents, content intent);
+        nothing from where the bot is not (group DMs, guilds without it)."""
+        if not self.world.bot_sees(self.world.channels[message.channel_id]):
+            return
         intent = GUILD_MESSAGES if message.guild_id is not None else DIRECT_MESSAGES
         bot_id = self.world.bot_user.id
         if event == "MESSAGE_DELETE":
@@ -805,10 +879,18 @@ class FakeDiscord:
         focused: str | None,
         locale: str,
         require_registered: bool,
+        *,
+        install: str | None = None,
+        command_type: int = 1,
+        target_id: int | None = None,
     ) -> InteractionHandle:
         self._require_session()
         c = self._channel(channel)
+        u = self._user(user)
         guild = self.world.guild_of(c)
+        if c.type == GROUP_DM and u.id not in c.recipient_ids:
+            raise ValueError(f"{u.username} is not in that group DM")
+        authorization = self.interactions.authorization(c, u, install)
         data = self.interactions.command_data(
             name=name,
             guild=guild,
@@ -816,10 +898,15 @@ class FakeDiscord:
             resolved=resolved,
             focused=focused,
             require_registered=require_registered,
+            command_type=command_type,
+            authorization=authorization,
         )
+        if target_id is not None:
+            data["target_id"] = str(target_id)
         handle = self.interactions.create(
-            type=kind, guild=guild, channel=c, user=self._user(user), data=data, locale=locale
-        )
+            type=kind, guild=guild, channel=c, user=u, data=data, locale=locale,
+            authorization=authorization,
+        )  # fmt: skip
         self._dispatch("INTERACTION_CREATE", handle.payload)
         return handle
 
@@ -832,17 +919,26 @@ class FakeDiscord:
         raise ValueError(f"message {message.id} has no component {custom_id!r}")
 
     def _component_interaction(
-        self, message: FakeMessage, user: UserRef, data: JSON
+        self, message: FakeMessage, user: UserRef, data: JSON, install: str | None = None
     ) -> InteractionHandle:
         self._require_session()
         channel = self.world.channels[message.channel_id]
+        u = self._user(user)
+        metadata = message.payload.get("interaction_metadata") or {}
+        if message.ephemeral and metadata.get("user", {}).get("id") not in (None, str(u.id)):
+            raise ValueError("only the user an ephemeral message was sent to can click it")
+        authorization = self.interactions.authorization(channel, u, install)
+        owners = metadata.get("authorizing_integration_owners")
+        if install is None and owners:
+            authorization = Authorization(authorization.context, dict(owners))
         handle = self.interactions.create(
             type=MESSAGE_COMPONENT,
             guild=self.world.guild_of(channel),
             channel=channel,
-            user=self._user(user),
+            user=u,
             data=data,
             message=message,
+            authorization=authorization,
         )
         self._dispatch("INTERACTION_CREATE", handle.payload)
         return handle

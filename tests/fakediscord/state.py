@@ -17,6 +17,7 @@ from tests.fakediscord.ids import SnowflakeFactory, iso_timestamp
 GUILD_TEXT = 0
 DM = 1
 GUILD_VOICE = 2
+GROUP_DM = 3
 GUILD_CATEGORY = 4
 GUILD_ANNOUNCEMENT = 5
 ANNOUNCEMENT_THREAD = 10
@@ -69,7 +70,8 @@ class FakeRole:
 
 @dataclass
 class FakeChannel:
-    """A guild channel or a DM channel (``guild_id`` None, ``recipient_ids`` set)."""
+    """A guild channel, a DM channel with the bot, or a group DM (``guild_id`` None,
+    ``recipient_ids`` set; a group DM's never include the bot)."""
 
     id: int
     type: int
@@ -220,14 +222,26 @@ class FakeMessage:
         return [int(u["id"]) for u in self.payload.get("mentions", [])]
 
 
+# Installation types (integration_types) and interaction contexts.
+GUILD_INSTALL = 0
+USER_INSTALL = 1
+CONTEXT_GUILD = 0
+CONTEXT_BOT_DM = 1
+CONTEXT_PRIVATE_CHANNEL = 2
+
+
 @dataclass
 class Application:
-    """The bot's application (id equals the bot user's id, as for modern bots)."""
+    """The bot's application (id equals the bot user's id, as for modern bots).
+
+    ``integration_types`` are the installation types enabled in the developer portal
+    (Installation page): guild install only, until a test enables user install."""
 
     id: int
     name: str
     flags: int
     owner: FakeUser
+    integration_types: set[int] = field(default_factory=lambda: {GUILD_INSTALL})
 
 
 class World:
@@ -256,6 +270,14 @@ class World:
 
     def guild_of(self, channel: FakeChannel) -> FakeGuild | None:
         return self.guilds.get(channel.guild_id) if channel.guild_id is not None else None
+
+    def bot_sees(self, channel: FakeChannel) -> bool:
+        """Whether the bot is in the channel at all: a DM with it, or a guild it is a member
+        of (never a group DM, nor a guild where only a user installed the app)."""
+        if channel.type == DM:
+            return True  # every DM channel in the fake is between the bot and its recipient
+        guild = self.guild_of(channel)
+        return guild is not None and self.bot_user.id in guild.members
 
     def messages_in(self, channel_id: int, *, include_deleted: bool = False) -> list[FakeMessage]:
         return [

@@ -33,7 +33,9 @@ class AdminCog(commands.Cog):
         else:
             synced = await self.bot.tree.sync()
             where = "globally"
-        names = ", ".join(f"/{c.name}" for c in synced)
+        names = ", ".join(
+            c.name if c.type is discord.AppCommandType.message else f"/{c.name}" for c in synced
+        )
         text = f"Synced {len(synced)} commands {where}: {names}"
         await reply_to_message(ctx.message, Reply(content=text))
 

@@ -1,7 +1,14 @@
-"""Asking: `/ask`, `!ask`, @mention, and messages in answer channels."""
+"""Asking: `/ask`, the "Find evidence" message menu, `!ask`, @mention, and answer channels.
+
+`/ask` and "Find evidence" may be installed to a user as well as to a server, and used in
+servers, DMs with the bot and group DMs. Where the interaction is not authorized by a server
+install of the app (a DM, a group DM, a server without the bot), they search the shared
+collection: per-server collections belong to the servers that installed the bot.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,7 +17,8 @@ from discord.ext import commands
 
 from bot.discord_app.answering import answer_question
 from bot.discord_app.conversing import Place, can_open_thread, open_thread, place_of
-from bot.discord_app.questions import question_in_message
+from bot.discord_app.errors import NoTextError
+from bot.discord_app.questions import question_from_message, question_in_message
 from bot.discord_app.replies import report_message_error
 from bot.discord_app.views import (
     MoreButton,
@@ -29,22 +37,46 @@ if TYPE_CHECKING:
 PERSISTENT_ITEMS = (MoreButton, VoteButton)
 
 
+FIND_EVIDENCE = "Find evidence"
+
+
+def collection_guild(interaction: discord.Interaction) -> int | None:
+    """The guild whose collection answers: the interaction's, when a server install of the
+    app authorized it; else None (the shared collection): DMs, group DMs, and servers where
+    only the member installed the app (the bot is not there, so neither are its articles)."""
+    if interaction.is_user_integration() and not interaction.is_guild_integration():
+        return None
+    return interaction.guild_id
+
+
 class AskCog(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
         self.services = bot.services
+        self.find_evidence_menu = app_commands.ContextMenu(
+            name=FIND_EVIDENCE, callback=self.find_evidence
+        )
+        app_commands.allowed_installs(guilds=True, users=True)(self.find_evidence_menu)
+        app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(
+            self.find_evidence_menu
+        )
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.bot.tree.add_command(self.find_evidence_menu)
 
     async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(FIND_EVIDENCE, type=discord.AppCommandType.message)
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
 
     @app_commands.command(name="ask", description="Ask a question about the articles")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.describe(
         question="What do you want to know?",
         since="Only articles published on or after this day (e.g. 2025-09-01)",
         before="Only articles published before this day (e.g. 2025-09-08)",
+        private="Only you see the answer",
     )
     async def ask_slash(
         self,
@@ -52,16 +84,40 @@ class AskCog(commands.Cog):
         question: app_commands.Range[str, 1],
         since: app_commands.Range[str, 1, 40] | None = None,
         before: app_commands.Range[str, 1, 40] | None = None,
+        private: bool = False,
     ) -> None:
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(thinking=True, ephemeral=private)
         reply = await answer_question(
             self.services,
             question=with_time_operators(question, since=since, before=before),
-            guild_id=interaction.guild_id,
+            guild_id=collection_guild(interaction),
             user_id=interaction.user.id,
             via="slash",
         )
-        await send_followup(interaction, reply)
+        await send_followup(interaction, dataclasses.replace(reply, ephemeral=private))
+
+    async def find_evidence(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """Apps > Find evidence: the message's text (its question-like sentences when long) is
+        the question; only the asker sees the answer unless DISCORD_FIND_EVIDENCE_PUBLIC."""
+        private = not self.services.bot_settings.find_evidence_public
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        guild_id = collection_guild(interaction)
+        scoped = await self.services.engines.get(guild_id)
+        question = question_from_message(message.content, scoped.engine.settings.max_question_chars)
+        if question is None:
+            raise NoTextError()
+        reply = await answer_question(
+            self.services,
+            question=question,
+            guild_id=guild_id,
+            user_id=interaction.user.id,
+            via="context-menu",
+        )
+        if reply.answer_id is not None:
+            reply = dataclasses.replace(reply, content=quoted(question, reply.content))
+        await send_followup(interaction, dataclasses.replace(reply, ephemeral=private))
 
     @commands.command(name="ask", help="Ask a question about the articles.")
     async def ask_prefix(self, ctx: commands.Context[NewsdeskBot], *, question: str = "") -> None:
@@ -144,6 +200,12 @@ class AskCog(commands.Cog):
                 cited=reply.cited,
                 answer_messages=[sent.id],
             )
+
+
+def quoted(question: str, content: str | None) -> str:
+    """The question the menu asked, above the answer: it was picked from someone's message."""
+    line = f"> {discord.utils.escape_markdown(question)}"
+    return f"{line}\n{content}" if content else line
 
 
 def with_time_operators(question: str, *, since: str | None, before: str | None) -> str:

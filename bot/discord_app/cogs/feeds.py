@@ -24,8 +24,13 @@ if TYPE_CHECKING:
 
 
 class FeedsCog(commands.Cog):
+    # Server-only, and installed with the bot to a server (never to a user).
     feed = app_commands.Group(
-        name="feed", description="Feeds this server's collection follows", guild_only=True
+        name="feed",
+        description="Feeds this server's collection follows",
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True),
     )
 
     def __init__(self, bot: NewsdeskBot) -> None:

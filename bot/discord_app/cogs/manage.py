@@ -1,6 +1,8 @@
 """Managing the collection: `/add`, `/remove`, `/sources`, `/status`, `/reindex`.
 
-Add, remove and reindex need Manage Server or the configured admin role.
+Add, remove and reindex need Manage Server or the configured admin role. All of them are
+installed with the bot to a server, never to a user: add, remove and reindex only in servers,
+/sources and /status there and in a DM with the bot.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ManageCog(commands.Cog):
 
     @app_commands.command(name="add", description="Add an article from a link, a file or text")
     @app_commands.guild_only()
+    @app_commands.guild_install()
     @app_commands.describe(
         url="A web page or PDF to fetch",
         file="A .txt, .md, .html or .pdf file",
@@ -87,6 +90,7 @@ class ManageCog(commands.Cog):
 
     @app_commands.command(name="remove", description="Remove an article")
     @app_commands.guild_only()
+    @app_commands.guild_install()
     @app_commands.describe(article="Start typing its title")
     async def remove(
         self, interaction: discord.Interaction, article: app_commands.Range[str, 1, 300]
@@ -109,6 +113,8 @@ class ManageCog(commands.Cog):
         return [app_commands.Choice(name=name, value=value) for name, value in found]
 
     @app_commands.command(name="sources", description="List the articles, newest first")
+    @app_commands.guild_install()
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     @app_commands.describe(
         search="Only titles or ids containing this",
         page="Page number",
@@ -140,6 +146,8 @@ class ManageCog(commands.Cog):
         )
 
     @app_commands.command(name="status", description="What the index holds")
+    @app_commands.guild_install()
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def status(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         scoped = await self.services.engines.get(interaction.guild_id)
@@ -148,6 +156,7 @@ class ManageCog(commands.Cog):
 
     @app_commands.command(name="reindex", description="Rebuild the index from the articles folder")
     @app_commands.guild_only()
+    @app_commands.guild_install()
     async def reindex(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         self.require_admin(interaction, "reindex")
