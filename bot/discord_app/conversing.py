@@ -46,16 +46,17 @@ def is_answer(message: discord.Message) -> bool:
     return False
 
 
-def _conversation_thread(channel: object, me_id: int, answer_channels: frozenset[int]) -> bool:
+def conversation_thread(channel: object, me_id: int, services: Services) -> bool:
+    """A thread the bot opened, or one in a listed channel or forum: all of it is one
+    conversation with the bot."""
     return isinstance(channel, discord.Thread) and (
-        channel.owner_id == me_id or channel.parent_id in answer_channels
+        channel.owner_id == me_id or channel.parent_id in services.bot_settings.answer_channels
     )
 
 
 async def place_of(message: discord.Message, me_id: int, services: Services) -> Place:
     channel = message.channel
-    answer_channels = frozenset(services.bot_settings.answer_channels)
-    if _conversation_thread(channel, me_id, answer_channels):
+    if conversation_thread(channel, me_id, services):
         assert isinstance(channel, discord.Thread)
         forum_post = message.id == channel.id and isinstance(channel.parent, discord.ForumChannel)
         return Place(channel.id, forum_post=forum_post)

@@ -236,15 +236,17 @@ async def _send_with_retry(send: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable: the last attempt raises")
 
 
-async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
+async def send_followup(interaction: discord.Interaction, reply: Reply) -> discord.Message | None:
     """After `defer(thinking=True)`: the first followup replaces the "thinking…" message.
 
     Each command and each button click is its own interaction and sends one followup, so
     Discord's cap of 5 per user-installed interaction is not reached; if it ever is, the
     member is told in the message still showing "thinking…" rather than left waiting."""
     try:
-        await _send_with_retry(
-            lambda: interaction.followup.send(ephemeral=reply.ephemeral, **message_kwargs(reply))
+        return await _send_with_retry(
+            lambda: interaction.followup.send(
+                ephemeral=reply.ephemeral, wait=True, **message_kwargs(reply)
+            )
         )
     except discord.HTTPException as exc:
         if exc.code != MAX_FOLLOWUPS_CODE:
@@ -253,6 +255,7 @@ async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
         await interaction.edit_original_response(
             content=FollowupLimitError.message, allowed_mentions=NO_MENTIONS
         )
+        return None
 
 
 async def reply_to_message(message: discord.Message, reply: Reply) -> discord.Message:

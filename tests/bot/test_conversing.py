@@ -40,7 +40,7 @@ def test_a_follow_up_needs_no_mention_but_stays_ours_to_ignore_from_bots() -> No
 def test_threads_server_wide_or_per_channel() -> None:
     off = BotSettings(_env_file=None)  # type: ignore[call-arg]
     assert not off.threads_in(5)
-    some = BotSettings(_env_file=None, thread_channels="5, 6")  # type: ignore[call-arg]
+    some = BotSettings(_env_file=None, thread_channels="5, 6")  # type: ignore[call-arg, arg-type]
     assert some.threads_in(5) and some.threads_in(6) and not some.threads_in(7)
     every = BotSettings(_env_file=None, answer_in_threads=True)  # type: ignore[call-arg]
     assert every.threads_in(7)

@@ -76,7 +76,9 @@ async def test_a_no_match_is_not_remembered_as_context(make_desk: MakeDesk) -> N
 async def test_answers_in_a_thread_named_from_the_question(make_desk: MakeDesk) -> None:
     desk = await make_desk(answer_in_threads=True)
     mention = f"<@{desk.fake.bot_user.id}>"
-    question = desk.fake.send_user_message(desk.channel, desk.alice, f"{mention} {REUTERS_QUESTION}")
+    question = desk.fake.send_user_message(
+        desk.channel, desk.alice, f"{mention} {REUTERS_QUESTION}"
+    )
     await desk.fake.wait_until(
         lambda: desk.fake.thread_of(question) is not None, description="a thread on the question"
     )
@@ -114,9 +116,11 @@ async def test_without_thread_permission_the_answer_stays_in_the_channel(
         desk.channel, desk.guild.everyone_role, deny=CREATE_PUBLIC_THREADS
     )
     await desk.fake.wait_until(
-        lambda: not desk.bot.get_channel(desk.channel.id)  # type: ignore[union-attr]
-        .permissions_for(desk.bot.get_guild(desk.guild.id).me)  # type: ignore[union-attr]
-        .create_public_threads,
+        lambda: (
+            not desk.bot.get_channel(desk.channel.id)  # type: ignore[union-attr]
+            .permissions_for(desk.bot.get_guild(desk.guild.id).me)  # type: ignore[union-attr]
+            .create_public_threads
+        ),
         description="the overwrite reached the bot",
     )
     answer = await desk.say(desk.alice, f"!ask {REUTERS_QUESTION}")

@@ -12,8 +12,8 @@ from typing import Any
 from tests.fakediscord.state import (
     DM,
     FORUM_TYPES,
-    PRIVATE_THREAD,
     GROUP_DM,
+    PRIVATE_THREAD,
     Application,
     FakeChannel,
     FakeGuild,

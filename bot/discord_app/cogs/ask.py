@@ -16,7 +16,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.answering import answer_question
-from bot.discord_app.conversing import Place, can_open_thread, open_thread, place_of
+from bot.discord_app.conversing import (
+    Place,
+    can_open_thread,
+    conversation_thread,
+    open_thread,
+    place_of,
+)
 from bot.discord_app.errors import NoTextError
 from bot.discord_app.questions import question_from_message, question_in_message
 from bot.discord_app.replies import report_message_error
@@ -87,14 +93,32 @@ class AskCog(commands.Cog):
         private: bool = False,
     ) -> None:
         await interaction.response.defer(thinking=True, ephemeral=private)
+        # In a conversation's thread /ask is a follow-up too (a private one is not recorded:
+        # the thread's other members never saw it).
+        me = self.bot.user
+        channel = interaction.channel
+        conversation = None
+        if me is not None and conversation_thread(channel, me.id, self.services):
+            assert channel is not None
+            conversation = channel.id
+        context = await self.services.conversations.acontext(conversation) if conversation else None
         reply = await answer_question(
             self.services,
             question=with_time_operators(question, since=since, before=before),
             guild_id=collection_guild(interaction),
             user_id=interaction.user.id,
-            via="slash",
+            via="follow-up" if context is not None else "slash",
+            context=context,
         )
-        await send_followup(interaction, dataclasses.replace(reply, ephemeral=private))
+        sent = await send_followup(interaction, dataclasses.replace(reply, ephemeral=private))
+        if conversation is not None and sent is not None and reply.cited and not private:
+            await self.services.conversations.arecord_turn(
+                conversation,
+                guild_id=interaction.guild_id,
+                question=reply.question,
+                cited=reply.cited,
+                answer_messages=[sent.id],
+            )
 
     async def find_evidence(
         self, interaction: discord.Interaction, message: discord.Message
