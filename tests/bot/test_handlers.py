@@ -72,6 +72,8 @@ def fake_message(content: str, *, bot_author: bool = False) -> Any:
     message.guild.self_role = None
     message.channel = create_autospec(discord.TextChannel, instance=True)
     message.channel.id = 40
+    message.reference = None  # not a reply
+    message.channel.send.return_value.id = 50  # the answer sent
     return message
 
 
