@@ -48,6 +48,7 @@ from retrieval.index.store import (
 from retrieval.index.writer import SyncReport, write_articles
 from retrieval.near_duplicates import CopyParams, copy_params
 from retrieval.progress import Progress
+from retrieval.search.followup import FollowUpContext
 from retrieval.search.params import TimeParams
 from retrieval.search.pipeline import SearchParams, search_snapshot
 from retrieval.search.results import SearchResult
@@ -255,11 +256,14 @@ class Engine:
         window: TimeWindow | None = None,
         time_aware: bool = True,
         cut: bool = True,
+        context: FollowUpContext | None = None,
     ) -> SearchResult:
         """Cited hits for `question`. `at`: answer as of then (articles published later are
         unseen, "yesterday" is the day before it); `window`: only articles published in it
         (besides any the question names); `time_aware=False`: dates play no part at all;
-        `cut=False`: the page is not stopped at a drop in relevance (what eval measures)."""
+        `cut=False`: the page is not stopped at a drop in relevance (what eval measures);
+        `context`: a conversation's earlier questions and citations, which a follow-up is
+        searched with as much as its own words need them (search/followup.py)."""
         question = self.check_question(question)
         params = SearchParams.from_settings(
             self.settings, mode=mode, k=k, offset=offset, abstain=abstain
@@ -272,7 +276,7 @@ class Engine:
             when = self._time_params(question, at, window, snapshot)
             params = dataclasses.replace(params, time=when.params)
             searched = when.text or question
-        result = self._search(snapshot, searched, params)
+        result = self._search(snapshot, searched, params, context)
         if when is not None and result.time.empty_window and when.from_words_only:
             # "Who won the vote on Saturday?" may mean the Saturday an article tells of, not
             # one it was published on: with no article from then, the best matches from
@@ -281,7 +285,10 @@ class Engine:
             assert params.time is not None
             unwindowed = dataclasses.replace(params.time, window=None)
             retry = self._search(
-                snapshot, when.without_operators, dataclasses.replace(params, time=unwindowed)
+                snapshot,
+                when.without_operators,
+                dataclasses.replace(params, time=unwindowed),
+                context,
             )
             result = dataclasses.replace(
                 retry, time=dataclasses.replace(retry.time, unmatched_window=when.params.window)
@@ -295,13 +302,20 @@ class Engine:
             searched_language=language if other else None,
         )
 
-    def _search(self, snapshot: Snapshot, question: str, params: SearchParams) -> SearchResult:
+    def _search(
+        self,
+        snapshot: Snapshot,
+        question: str,
+        params: SearchParams,
+        context: FollowUpContext | None = None,
+    ) -> SearchResult:
         return search_snapshot(
             snapshot,
             question,
             params,
             encode_query=self.embedder.encode_query,
             analyzer=self._analyzer,
+            context=context,
         )
 
     def _time_params(
@@ -361,6 +375,7 @@ class Engine:
         abstain: bool = True,
         at: dt.datetime | None = None,
         window: TimeWindow | None = None,
+        context: FollowUpContext | None = None,
     ) -> SearchResult:
         """`search` off the event loop (encoding and FAISS are CPU-bound)."""
         return await asyncio.to_thread(
@@ -372,6 +387,7 @@ class Engine:
             abstain=abstain,
             at=at,
             window=window,
+            context=context,
         )
 
     # -- writing -----------------------------------------------------------------------------

@@ -32,10 +32,11 @@ def expanded_retrieval(
     pool: int,
     analyzer: Analyzer,
     allowed: RowFilter | None = None,
+    context: ExtraTerms | None = None,
 ) -> Retrieved:
     """A second pass with the question moved toward the best first-pass passages (Rocchio on
     the vector, RM-style expansion terms weighted by frequency x IDF for BM25), under the
-    same row filter as the first."""
+    same row filter as the first. `context`: a follow-up's earlier words, kept in it too."""
     top = order_by_score(first.fused)[: params.feedback_docs]
     if query_vector is not None:
         centroid = snapshot.vectors[np.array(top)].mean(axis=0)
@@ -56,6 +57,16 @@ def expanded_retrieval(
             scores * params.feedback_weight,
             lexical.max_score(expansion) * params.feedback_weight,
             first.bm25_rows,
+        )
+    if context is not None:
+        extra = (
+            context
+            if extra is None
+            else ExtraTerms(
+                extra.scores + context.scores,
+                extra.max_score + context.max_score,
+                np.union1d(extra.first_rows, context.first_rows),
+            )
         )
     return retrieve(snapshot, query_vector, query_tokens, extra, params, pool, allowed)
 

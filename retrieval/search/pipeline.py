@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from retrieval.index.snapshot import Snapshot
-from retrieval.search.candidates import Retrieved, retrieve
+from retrieval.search.candidates import ExtraTerms, Retrieved, retrieve
 from retrieval.search.confidence import (
     labels,
     mixed_share,
@@ -28,6 +28,7 @@ from retrieval.search.expansion import (
     expanded_retrieval,
     reorder_articles,
 )
+from retrieval.search.followup import FollowUpContext, context_need, earlier_text
 from retrieval.search.fusion import cap_per_article, order_by_score
 from retrieval.search.highlight import SentenceMatch, best_sentences, choose_answer_sentences
 from retrieval.search.links import text_fragment_link
@@ -49,6 +50,13 @@ NEAREST_TITLES = 3
 # The sentence evidence looks at this many first answers whatever the page size, so a
 # question gets the same confidence (and the same abstention) with any -k.
 CONFIDENCE_PASSAGES = 5
+# A follow-up's earlier questions count at this share of its need (followup.py), in the BM25
+# words and in the question vector: below the follow-up's own words, which say what is new.
+CONTEXT_TERMS_WEIGHT = 0.5
+CONTEXT_VECTOR_WEIGHT = 0.5
+# Articles cited before gain up to this much fused score (convex fusion is 0..1), the most
+# recently cited most: preferred among close matches, never lifted over clearly better ones.
+CITED_BONUS = 0.05
 
 
 def search_snapshot(
@@ -58,7 +66,10 @@ def search_snapshot(
     *,
     encode_query: Callable[[str], np.ndarray],
     analyzer: Analyzer,
+    context: FollowUpContext | None = None,
 ) -> SearchResult:
+    """`context`: the conversation's earlier questions and citations, searched with the
+    question as much as it needs them (followup.py); None: the question alone."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -75,28 +86,59 @@ def search_snapshot(
     allowed = visible_rows(snapshot.chunks, when)
     if allowed is not None and not allowed.any():
         return _nothing_in_window(snapshot, question, params, timings)
-    if when is not None and when.browse:
+    is_subject = _subject_test(snapshot, analyzer)
+    words = question_words(question, query_tokens, analyzer, is_subject)
+    need = 0.0
+    earlier_tokens: list[str] = []
+    if context is not None and context.questions:
+        need = context_need(question, words.content, is_subject)
+        if need > 0:
+            asked = set(query_tokens)
+            earlier_tokens = [
+                t for t in analyzer.tokens([earlier_text(context)])[0] if t not in asked
+            ]
+            earlier_words = question_words(
+                earlier_text(context), earlier_tokens, analyzer, is_subject
+            )
+            if not earlier_words.content:
+                need, earlier_tokens = 0.0, []
+            else:
+                # The earlier question supplies the subject: not vague, not a browse.
+                words = dataclasses.replace(
+                    words,
+                    content=list(dict.fromkeys(words.content + earlier_words.content)),
+                    vague=False,
+                )
+    if when is not None and when.browse and need == 0:
         return _browse_window(snapshot, question, params, allowed, analyzer, timings)
-    words = question_words(
-        question, query_tokens, analyzer, lambda word: _is_subject(snapshot, word, analyzer)
-    )
     if words.vague and params.abstain_threshold is not None:
         return _abstained(question, params, "vague", timings)
+    evidence_tokens = query_tokens + earlier_tokens
 
     # The question vector is needed for the dense retriever and for the confidence score,
     # which is computed the same way in every mode so one threshold means one thing.
     query_vector: np.ndarray | None = None
     if (use_dense or params.abstain_threshold is not None) and len(snapshot.chunks):
         query_vector = encode_query(question)
+        if need > 0 and context is not None:
+            moved = query_vector + CONTEXT_VECTOR_WEIGHT * need * encode_query(
+                earlier_text(context)
+            )
+            query_vector = (moved / np.linalg.norm(moved)).astype(np.float32)
         lap("encode")
     dense_vector = query_vector if use_dense else None
-    retrieved = retrieve(snapshot, dense_vector, query_tokens, None, params, pool, allowed)
-    cosine, bm25_shares = _evidence(snapshot, retrieved, query_vector, query_tokens)
+    extra = _context_terms(snapshot, earlier_tokens, query_tokens, CONTEXT_TERMS_WEIGHT * need)
+    retrieved = retrieve(snapshot, dense_vector, query_tokens, extra, params, pool, allowed)
+    if need > 0 and context is not None and context.cited:
+        retrieved = _prefer_cited(snapshot, retrieved, context.cited, need)
+    # With earlier words, the evidence is the combined question's at full weight (rescored).
+    first_pass = dataclasses.replace(retrieved, all_bm25=None) if earlier_tokens else retrieved
+    cosine, bm25_shares = _evidence(snapshot, first_pass, query_vector, evidence_tokens)
     feedback: tuple[list[str], list[int]] | None = None
     article_scores: dict[str, float] | None = None
     if params.feedback_docs and retrieved.fused and params.mode == "hybrid":
         expanded = expanded_retrieval(
-            snapshot, dense_vector, query_tokens, retrieved, params, pool, analyzer, allowed
+            snapshot, dense_vector, query_tokens, retrieved, params, pool, analyzer, allowed, extra
         )
         blended, scores = expansion_scores(snapshot, retrieved, expanded, dense_vector, params)
         new_order = sorted(blended, key=lambda a: (-blended[a], a))
@@ -108,9 +150,9 @@ def search_snapshot(
     ordered = order_by_score(retrieved.fused)
     sentences: dict[int, SentenceMatch] = {}
     rerank = params.sentence_weight > 0 or params.sentence_cosine_weight > 0
-    if rerank and ordered and query_tokens:
+    if rerank and ordered and evidence_tokens:
         ordered, sentences = _rerank_by_sentence(
-            snapshot, ordered, retrieved.fused, query_tokens, params, analyzer, dense_vector
+            snapshot, ordered, retrieved.fused, evidence_tokens, params, analyzer, dense_vector
         )
     if feedback is not None:
         ordered = reorder_articles(ordered, snapshot.chunks.article_ids, *feedback)
@@ -159,7 +201,11 @@ def search_snapshot(
     missing = [row for row in dict.fromkeys(first_page + page) if row not in sentences]
     if missing:
         sentences.update(
-            zip(missing, _sentence_matches(snapshot, missing, query_tokens, analyzer), strict=True)
+            zip(
+                missing,
+                _sentence_matches(snapshot, missing, evidence_tokens, analyzer),
+                strict=True,
+            )
         )
     rows = len(snapshot.chunks)
     looked_at = list(dict.fromkeys(first_page + page + capped[:1]))
@@ -203,7 +249,7 @@ def search_snapshot(
             page, supports = page[:kept], supports[:kept]
         # The bold sentence: the ranking's evidence, sentence vectors included (highlight.py).
         chosen = choose_answer_sentences(
-            snapshot, page, query_tokens, analyzer.tokens, query_vector, question
+            snapshot, page, evidence_tokens, analyzer.tokens, query_vector, question
         )
         for row, (h_start, h_end) in chosen.items():
             sentences[row] = SentenceMatch(h_start, h_end, sentences[row].share)
@@ -237,7 +283,34 @@ def search_snapshot(
         left_out=left_out,
         timings_ms=timings,
         time=_time_context(params.time, hits),
+        context_weight=need,
     )
+
+
+def _context_terms(
+    snapshot: Snapshot, earlier: list[str], asked: list[str], weight: float
+) -> ExtraTerms | None:
+    """The earlier questions' words as BM25 terms at `weight` (none when 0)."""
+    if weight <= 0 or not earlier:
+        return None
+    scores = snapshot.lexical.scores(earlier)
+    if scores is None:
+        return None
+    own = snapshot.lexical.scores(asked)
+    first_rows = np.flatnonzero(own > 0) if own is not None else np.zeros(0, dtype=np.int64)
+    return ExtraTerms(
+        scores * weight, snapshot.lexical.max_score(earlier) * weight, first_rows.astype(np.int64)
+    )
+
+
+def _prefer_cited(
+    snapshot: Snapshot, retrieved: Retrieved, cited: tuple[str, ...], need: float
+) -> Retrieved:
+    """Rows of the articles cited before, a bounded bonus added (most recent most)."""
+    bonus = {article: CITED_BONUS * need / (place + 1) for place, article in enumerate(cited)}
+    article_of = snapshot.chunks.article_ids
+    fused = {row: score + bonus.get(article_of[row], 0.0) for row, score in retrieved.fused.items()}
+    return dataclasses.replace(retrieved, fused=fused)
 
 
 # A question asking for the latest whose newest evidence is older than this is told so.
@@ -451,6 +524,20 @@ def _is_subject(snapshot: Snapshot, word: str, analyzer: Analyzer) -> bool:
     that name. Only asked for one-word questions."""
     titles = [article.title for article in snapshot.articles.values()]
     return any(word in tokens for tokens in analyzer.tokens(titles)) if titles else False
+
+
+def _subject_test(snapshot: Snapshot, analyzer: Analyzer) -> Callable[[str], bool]:
+    """`_is_subject` for several words: the titles are analyzed once, on the first word."""
+    vocabulary: set[str] | None = None
+
+    def test(word: str) -> bool:
+        nonlocal vocabulary
+        if vocabulary is None:
+            titles = [article.title for article in snapshot.articles.values()]
+            vocabulary = set().union(*analyzer.tokens(titles)) if titles else set()
+        return word in vocabulary
+
+    return test
 
 
 def _sentence_matches(

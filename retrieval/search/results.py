@@ -146,6 +146,9 @@ class SearchResult:
     # the model's: the reply says the collection is searched in that one.
     question_language: str | None = None
     searched_language: str | None = None
+    # How much a follow-up's earlier questions counted (0..1, search/followup.py): above 0 a
+    # reply says it was searched together with the earlier question.
+    context_weight: float = 0.0
 
     def as_json(self) -> SearchResultJson:
         """The stable machine-readable form (`newsdesk ask --json`)."""
