@@ -3,8 +3,6 @@ answered from the conversation's topic, a full question is searched exactly as o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from retrieval.embedding import Embedder
