@@ -599,6 +599,41 @@ def news_section(data: Data) -> str:
     )
 
 
+def followups_section(data: Data) -> str:
+    res = data["results"]
+    rows = []
+    for kind in ("elliptic", "standalone"):
+        for label in ("without", "with"):
+            m = res["rows"][f"{kind}/{label}"]
+            context = "alone" if label == "without" else "with the first question and its citations"
+            rows.append([kind, m["n"], context, m["hit@1"], m["mrr@5"], m["abstained"]])
+    body = table(["follow-up", "pairs", "searched", "Hit@1", "MRR@5", "abstained"], rows)
+    unread = [
+        f'"{r["follow_up"]}"'
+        for r in res["per_pair"]
+        if r["kind"] == "elliptic" and r["with"]["rank"] != 1 and not r["with"]["context_weight"]
+    ]
+    missed = (
+        f" Elliptic follow-ups missed with the context because `context_need` read them as "
+        f"standalone (weight 0): {', '.join(unread)}."
+        if unread
+        else ""
+    )
+    return (
+        f"{res['pairs']} hand-written pairs (`bench/news/followups.jsonl`) on the news dev set, "
+        f"{res['backend']}, {res['mode']}, dates ignored. Each first question is answered "
+        f"(Hit@1 {res['first_hit1']}), then its follow-up is searched alone and with "
+        "`FollowUpContext(questions=(first,), cited=<the first answer's top "
+        f"{res['cited_per_first']} articles>)`. **Elliptic**: the follow-up names no subject "
+        '("When did it reopen?", "What about the cost?"); **standalone**: a full question on '
+        "another story, which the context must not bend. Hit@1 and MRR@5 are by article id; "
+        "an abstention is a miss. Alone, an elliptic follow-up matches on its few generic "
+        'words ("cost", "start") in whatever article has them; with the context it is '
+        "searched with the first question's subject and prefers the articles just cited."
+        f"{missed}\n\n{body}\n\n{provenance(data)}"
+    )
+
+
 def sweep_section(data: Data, figures: Figures) -> str:
     res = data["results"]
     rows = res["configs"]
@@ -879,6 +914,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("backend_agreement", "Do the ONNX backends find what torch finds?", "agreement"),
     ("abstention_curve", "Abstention trade-off", "abstention"),
     ("news_time", "News in time: answering as of when a question is asked", "news"),
+    ("followups", "Follow-ups: searching with the conversation before", "followups"),
     ("chunk_sweep", "Chunk size and overlap", "chunks"),
     ("peers", "newsdesk, txtai and LangChain side by side", "peers"),
 ]
@@ -898,6 +934,7 @@ def render(results: dict[str, Data], docs: Path) -> str:
         "agreement": agreement_section,
         "abstention": lambda d: abstention_section(d, figures),
         "news": news_section,
+        "followups": followups_section,
         "chunks": lambda d: sweep_section(d, figures),
         "peers": lambda d: peers_section(d, figures),
     }

@@ -27,6 +27,7 @@ SCRIPTS = (
     "encode_throughput",
     "quality",
     "news_time",
+    "followups",
     "backend_agreement",
     "abstention_curve",
     "answer_sentence",
