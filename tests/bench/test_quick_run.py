@@ -30,6 +30,7 @@ SCRIPTS = {
     "encode_throughput": ("chunks", "raw_sentence_transformers", "backends", "best"),
     "quality": ("sets", "against_torch"),
     "news_time": ("rows", "misses", "questions"),
+    "followups": ("rows", "per_pair", "pairs"),
     "backend_agreement": ("sets", "passed"),
     "abstention_curve": ("curve", "default_threshold", "at_default"),
     "answer_sentence": ("bold@1", "bold_in_excerpt@1", "bold_in_excerpt@5"),

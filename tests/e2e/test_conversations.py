@@ -19,8 +19,18 @@ def first_title(message: FakeMessage) -> str:
     return str(message.embeds[0]["title"])
 
 
+async def recorded(desk: Desk, answer: FakeMessage) -> None:
+    """The bot records a turn just after sending its answer; a member is never faster than
+    that, but a test is."""
+    store = desk.services.conversations
+    await desk.fake.wait_until(
+        lambda: store.conversation_of(answer.id) is not None, description="the turn recorded"
+    )
+
+
 async def reply_to(desk: Desk, channel: FakeChannel, answer: FakeMessage, text: str) -> FakeMessage:
     """`text` as alice's reply to `answer`; the bot's reply to it."""
+    await recorded(desk, answer)
     sent = desk.fake.send_user_message(channel, desk.alice, text, reply_to=answer)
 
     def answers_it(message: FakeMessage) -> bool:
@@ -87,6 +97,7 @@ async def test_answers_in_a_thread_named_from_the_question(make_desk: MakeDesk) 
     assert thread.name == REUTERS_QUESTION
     answer = await desk.fake.wait_for_message(thread, timeout=WAIT)
     assert first_title(answer) == f"[1] {REUTERS_TITLE}"
+    await recorded(desk, answer)
     assert desk.fake.messages_in(desk.channel)[-1].id == question.id  # nothing in the channel
     # In the bot's thread every message is a follow-up: no mention needed.
     desk.fake.send_user_message(thread, desk.alice, "When was that?")
@@ -140,6 +151,7 @@ async def test_each_forum_post_gets_an_answer_in_its_thread(desk: Desk) -> None:
     )
     answer = await desk.fake.wait_for_message(thread, timeout=WAIT)
     assert first_title(answer) == f"[1] {REUTERS_TITLE}"
+    await recorded(desk, answer)
     desk.fake.send_user_message(thread, desk.alice, "When was that?")
     follow_up = await desk.fake.wait_for_message(thread, timeout=WAIT)
     assert first_title(follow_up) == f"[1] {REUTERS_TITLE}"
