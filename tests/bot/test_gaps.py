@@ -98,3 +98,29 @@ def test_grouping_order_is_stable() -> None:
         ("gamma delta", 1),
     ]
     assert group_line(first[0]) == "2× “alpha beta” — 2 👎 — first 1970-01-01, last 1970-01-03"
+
+
+class BrokenStore:
+    async def arecording(self, guild_id: int, default: bool) -> bool:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+async def test_record_gap_skips_dms_and_never_raises(
+    store: GapStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from bot.discord_app.answering import record_gap
+
+    services = cast(
+        Any, SimpleNamespace(gaps=store, bot_settings=SimpleNamespace(record_gaps=True))
+    )
+    await record_gap(services, None, "a DM question", "no-match")
+    await record_gap(services, 7, "a server question", "no-match")
+    assert [(r.guild_id, r.question) for r in store.rows()] == [(7, "a server question")]
+    services.gaps = BrokenStore()
+    with caplog.at_level("ERROR"):
+        await record_gap(services, 7, "another", "thumbs-down")
+    assert "could not record a gap (thumbs-down)" in caplog.text
+    caplog.clear()  # the logged error is the expected outcome here
