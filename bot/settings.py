@@ -82,6 +82,13 @@ class BotSettings(BaseSettings):
     answer_retention_days: int = Field(
         default=90, ge=1, description="how long 'More results' and feedback buttons keep working"
     )
+    record_gaps: bool = Field(
+        default=False,
+        description="record unanswered and 👎 questions (no user ids) in every server",
+    )
+    gaps_retention_days: int = Field(
+        default=90, ge=1, description="how long recorded gaps are kept"
+    )
 
     @field_validator("answer_channels", "thread_channels", "owner_ids", mode="before")
     @classmethod

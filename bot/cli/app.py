@@ -497,6 +497,64 @@ def _date_option(
     return parsed
 
 
+@cli.command(short_help="Questions without a good answer on Discord, grouped.")
+@click.option("--since", callback=_date_option, help="Only gaps recorded on or after DATE.")
+@click.option("--guild", "guild_id", type=int, help="Only this server's (its id).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON list of groups for scripts.")
+@pass_context
+def gaps(
+    obj: Context, since: dt.datetime | None, guild_id: int | None, limit: int, as_json: bool
+) -> None:
+    """List the questions the Discord bot answered with "no good match" or that got a 👎,
+    similar wordings grouped, most asked first. No user ids are stored.
+
+    Recorded only where turned on: DISCORD_RECORD_GAPS=true for every server, or an admin's
+    /gaps record:True for theirs; kept DISCORD_GAPS_RETENTION_DAYS days.
+
+    \b
+    Examples:
+      newsdesk gaps
+      newsdesk gaps --since 2026-11-01 --limit 5
+      newsdesk gaps --guild 123456789012345678
+      newsdesk gaps --json | jq '.[0].question'
+    """
+    from bot.discord_app.gaps import FILE_NAME, GapStore, day, group_gaps, question_tokens
+
+    path = obj.settings.index_dir / FILE_NAME
+    rows = []
+    if path.exists():
+        rows = GapStore(path).open().rows(guild_id, since.timestamp() if since else None)
+    groups = group_gaps(rows, question_tokens())[:limit] if rows else []
+    if as_json:
+        listing = [
+            {
+                "question": g.question,
+                "count": g.count,
+                "no_match": g.no_match,
+                "thumbs_down": g.thumbs_down,
+                "first": datetime.fromtimestamp(g.first, tz=UTC).isoformat(),
+                "last": datetime.fromtimestamp(g.last, tz=UTC).isoformat(),
+                "others": g.others,
+            }
+            for g in groups
+        ]
+        click.echo(json.dumps(listing, ensure_ascii=False))
+        return
+    if not groups:
+        click.echo(
+            "No gaps recorded. Recording is off unless DISCORD_RECORD_GAPS=true"
+            " or a server admin ran /gaps record:True."
+        )
+        return
+    click.echo("count\tno match\t👎\tfirst\tlast\tquestion")
+    for g in groups:
+        click.echo(
+            f"{g.count}\t{g.no_match}\t{g.thumbs_down}\t{day(g.first)}\t{day(g.last)}\t{g.question}"
+        )
+    click.echo(f"{len(groups)} groups from {len(rows)} questions")
+
+
 @cli.command(short_help="Ask a question: cited excerpts, best sentence in bold.")
 @click.argument("question")
 @click.option("-k", "k", type=click.IntRange(1, 50), help="How many excerpts (NEWSDESK_TOP_K).")

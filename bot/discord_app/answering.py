@@ -20,6 +20,7 @@ from bot.discord_app.embeds import (
     time_content,
 )
 from bot.discord_app.errors import CooldownError, ExpiredError
+from bot.discord_app.gaps import Reason
 from bot.discord_app.services import Services
 from retrieval.search.followup import FollowUpContext
 from retrieval.search.results import Hit, SearchResult
@@ -82,6 +83,7 @@ async def answer_question(
     elapsed_ms = (time.perf_counter() - started) * 1000
     log_question(services, result, elapsed_ms, via=via, guild_id=guild_id)
     if result.abstained or not result.hits:
+        await record_gap(services, guild_id, question, "no-match")
         return Reply(content=no_match_content(result), question=question)
     embeds = answer_embeds(result)
     shown = result.hits[: len(embeds)]
@@ -148,5 +150,23 @@ async def more_results(services: Services, *, answer_id: str) -> Reply:
 async def record_vote(services: Services, *, answer_id: str, user_id: int, vote: int) -> Reply:
     if not await services.store.arecord_vote(answer_id, user_id, vote):
         raise ExpiredError()
+    if vote < 0:
+        stored = await services.store.aget_answer(answer_id)
+        if stored is not None:
+            await record_gap(services, stored.guild_id, stored.question, "thumbs-down")
     thanks = "Thanks! Glad it helped." if vote > 0 else "Thanks, noted. That helps improve it."
     return Reply(content=thanks, ephemeral=True)
+
+
+async def record_gap(
+    services: Services, guild_id: int | None, question: str, reason: Reason
+) -> None:
+    """For the gaps report, where recording is on (never DMs). Never breaks answering."""
+    if guild_id is None:
+        return
+    try:
+        gaps = services.gaps
+        if await gaps.arecording(guild_id, services.bot_settings.record_gaps):
+            await gaps.arecord(guild_id, question, reason)
+    except Exception:
+        logger.exception("could not record a gap (%s)", reason)

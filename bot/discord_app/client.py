@@ -29,6 +29,7 @@ EXTENSIONS = (
     "bot.discord_app.cogs.manage",
     "bot.discord_app.cogs.admin",
     "bot.discord_app.cogs.feeds",
+    "bot.discord_app.cogs.gaps",
 )
 
 

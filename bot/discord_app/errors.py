@@ -99,3 +99,9 @@ def user_message(error: BaseException) -> str | None:
 
 def is_expected(error: BaseException) -> bool:
     return user_message(error) is not None
+
+
+class BadDateError(NewsdeskError):
+    """A date option Discord users typed that is not a date."""
+
+    message = "That is not a date; write it as 2025-09-01."

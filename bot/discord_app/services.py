@@ -15,6 +15,8 @@ from bot.discord_app.conversations import FILE_NAME as CONVERSATIONS_FILE
 from bot.discord_app.conversations import ConversationStore, Limits
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.engines import EngineRegistry
+from bot.discord_app.gaps import FILE_NAME as GAPS_FILE
+from bot.discord_app.gaps import GapStore
 from bot.discord_app.permissions import AdminRule
 from bot.discord_app.votes import FILE_NAME, FeedbackStore
 from bot.settings import BotSettings
@@ -36,6 +38,7 @@ class Services:
     settings: RetrievalSettings
     engines: EngineRegistry
     store: FeedbackStore
+    gaps: GapStore
     cooldown: Cooldown
     admin: AdminRule
     load_encoder: Callable[[], object]  # loads the shared encoder (seconds for the model)
@@ -62,6 +65,7 @@ class Services:
                 settings, open_engine, per_guild=bot_settings.per_guild_collections
             ),
             store=FeedbackStore(settings.index_dir / FILE_NAME),
+            gaps=GapStore(settings.index_dir / GAPS_FILE),
             cooldown=Cooldown(bot_settings.ask_cooldown_seconds),
             admin=AdminRule(bot_settings.admin_role_id, bot_settings.admin_role),
             load_encoder=load_encoder,
@@ -106,15 +110,20 @@ class Services:
             )
         self.store.open()
         self.conversations.open()
+        self.gaps.open()
         self.forget_old_answers()
         self.prepared = True
         return self
 
     def forget_old_answers(self) -> int:
-        """Blocking. Their buttons then say they expired; feedback already given stays."""
+        """Blocking. Their buttons then say they expired; feedback already given stays.
+        Recorded gaps older than DISCORD_GAPS_RETENTION_DAYS go too."""
         days = self.bot_settings.answer_retention_days
         pruned = self.store.prune(days * DAY)
         self.conversations.prune(answers_older_than=days * DAY)
         if pruned:
             logger.info("forgot %d answers older than %d days", pruned, days)
+        gap_days = self.bot_settings.gaps_retention_days
+        if forgot := self.gaps.prune(gap_days * DAY):
+            logger.info("forgot %d gaps older than %d days", forgot, gap_days)
         return pruned

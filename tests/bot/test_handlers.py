@@ -268,7 +268,7 @@ async def test_bot_defaults_and_setup(services: Services) -> None:
     await bot.setup_hook()
     assert set(bot.extensions) == set(EXTENSIONS)
     assert {c.name for c in bot.tree.get_commands()} == {
-        "ask", "add", "remove", "sources", "status", "reindex", "feed", "Find evidence"
+        "ask", "add", "remove", "sources", "status", "reindex", "feed", "Find evidence", "gaps"
     }  # fmt: skip
     assert {c.name for c in bot.commands} == {"ask", "sync", "help"}
     await bot.on_ready()

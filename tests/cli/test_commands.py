@@ -63,6 +63,7 @@ def one_line_error(out: object) -> str:
         ["eval"],
         ["chat"],
         ["sources"],
+        ["gaps"],
         ["run"],
     ],
 )

@@ -19,7 +19,7 @@ from tests.environment import child_env
 from tests.fakediscord import CLIENT_OPTIONS, FakeDiscord
 
 pytestmark = pytest.mark.timeout(90)
-COMMANDS = {"ask", "add", "remove", "sources", "status", "reindex", "feed", "Find evidence"}
+COMMANDS = {"ask", "add", "remove", "sources", "status", "reindex", "feed", "Find evidence", "gaps"}
 MESSAGE_CONTENT_INTENT = 1 << 15
 
 

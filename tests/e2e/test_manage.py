@@ -235,9 +235,9 @@ async def test_owner_only_sync_command(desk: Desk) -> None:
     assert refused.content == "Only the bot's owner can do that."
     owner = desk.fake.add_member(desk.guild, desk.fake.world.owner_user)
     synced = await desk.say(owner, "!sync here")
-    assert synced.content.startswith("Synced 8 commands to this server: /ask")
+    assert synced.content.startswith("Synced 9 commands to this server: /ask")
     assert "Find evidence" in synced.content and "/Find evidence" not in synced.content
     names = {c["name"] for c in desk.fake.registered_commands[desk.guild.id]}
-    assert names == {"ask", "add", "remove", "sources", "status", "reindex", "feed"} | {
+    assert names == {"ask", "add", "remove", "sources", "status", "reindex", "feed", "gaps"} | {
         "Find evidence"
     }
