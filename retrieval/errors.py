@@ -34,7 +34,8 @@ with:
             IndexReadOnlyError  ...because the index folder is read-only (it can be searched)
 
 The Discord adapter adds its own refusals (bot/discord_app/errors.py: NotAllowedError,
-CooldownError, ExpiredError, GuildOnlyError, AmbiguousArticleError), all NewsdeskErrors.
+CooldownError, ExpiredError, GuildOnlyError, AmbiguousArticleError, NoTextError, BadDateError,
+FollowupLimitError), all NewsdeskErrors.
 
 Exit codes: 0 done; 1 an expected failure; 2 bad arguments or settings (as for click's own
 usage errors); 3 the index must be built or rebuilt first (`newsdesk index rebuild`); 75
