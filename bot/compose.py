@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from retrieval.embedding.base import Embedder
     from retrieval.engine import Engine
     from retrieval.index.catalogue import IndexStatus
+    from retrieval.index.postgres.migrations import Migration
     from retrieval.index.writer import SyncReport
     from retrieval.progress import Progress
 
@@ -150,16 +151,39 @@ def export_model(settings: RetrievalSettings, *, force: bool) -> tuple[Path, dic
 def read_index_status(settings: RetrievalSettings) -> IndexStatus:
     """Index status without loading the model (fast)."""
     from retrieval.index.catalogue import read_status
+    from retrieval.index.home import home_for
 
-    return read_status(settings.index_dir)
+    return read_status(home_for(settings))
 
 
-def index_exists(index_dir: Path) -> bool:
-    """Whether `index_dir` holds an index (its live database), read without opening it."""
-    from retrieval.index.location import current_database
+def migrate_database(settings: RetrievalSettings) -> tuple[list[Migration], int]:
+    """`newsdesk index migrate`: the migrations applied now, and the database's version."""
+    from retrieval.errors import UsageError
 
-    database = current_database(index_dir)
-    return database is not None and database.exists()
+    if settings.database_url is None:
+        raise UsageError(
+            "there is no database to migrate: NEWSDESK_DATABASE_URL is not set (the SQLite "
+            "index in the index folder needs no migrations)"
+        )
+    from retrieval.index.postgres.home import migrate_database as migrate
+
+    return migrate(settings.database_url.get_secret_value())
+
+
+def describe_index(settings: RetrievalSettings) -> str:
+    """Where the settings' index is (the folder, or the database without its password)."""
+    from retrieval.index.home import home_for
+
+    return home_for(settings).describe()
+
+
+def index_exists(settings: RetrievalSettings) -> bool:
+    """Whether the settings' index (its live build) is there, read without opening it."""
+    from retrieval.index.home import home_for
+
+    home = home_for(settings)
+    home.prepare()
+    return home.live() is not None
 
 
 class Composition:
@@ -199,10 +223,10 @@ class Composition:
         from retrieval.engine import Engine
         from retrieval.errors import IndexMissingError
 
-        if policy is OpenPolicy.OPEN and not index_exists(settings.index_dir):
+        if policy is OpenPolicy.OPEN and not index_exists(settings):
             # Before the encoder: loading it can take seconds (an ONNX export the first time),
             # all for an error.
-            raise IndexMissingError(f"no index in {settings.index_dir}")
+            raise IndexMissingError(f"no index in {describe_index(settings)}")
         engine = Engine(settings, self.embedder())
         try:
             return engine.open(create=False)
@@ -210,7 +234,7 @@ class Composition:
             if policy is OpenPolicy.OPEN:
                 raise
         logger.info(
-            "no index in %s: building it from %s", settings.index_dir, settings.articles_dir
+            "no index in %s: building it from %s", describe_index(settings), settings.articles_dir
         )
         engine.open(create=True)
         report = sync_with_folder(engine, settings, progress=progress)

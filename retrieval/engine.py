@@ -28,7 +28,7 @@ from retrieval.errors import (
     NewsdeskError,
     QuestionTooLongError,
 )
-from retrieval.index import derived, location
+from retrieval.index import derived
 from retrieval.index.catalogue import (
     ArticleSummary,
     IndexStatus,
@@ -36,8 +36,9 @@ from retrieval.index.catalogue import (
     read_status,
 )
 from retrieval.index.groups import CopyGroups
+from retrieval.index.home import IndexHome, home_for
 from retrieval.index.manifest import check_manifest, expected_manifest
-from retrieval.index.sentence_vectors import StoredSentenceVectors
+from retrieval.index.sentence_vectors import SentenceVectors
 from retrieval.index.snapshot import Snapshot, apply_changes, build_snapshot, chunk_table
 from retrieval.index.store import (
     ArticleOrder,
@@ -86,8 +87,10 @@ class Engine:
         self._write_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._store: Store | None = None
+        self._ref = ""  # the live build this engine has loaded (index/home.py)
         self._index_id = ""
         self._read_only = False
+        self._home: IndexHome = home_for(settings)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -97,38 +100,33 @@ class Engine:
     def open(self, *, create: bool = True) -> Engine:
         """Load the index (creating an empty one if there is none and `create`)."""
         with self._write_lock:
-            self._read_only = location.is_read_only(
-                self.index_dir, forced=self.settings.index_read_only
-            )
-            database = location.current_database(self.index_dir)
-            if database is None or not database.exists():
+            self._home.prepare()
+            self._read_only = self._home.is_read_only()
+            database = self._home.live()
+            if database is None:
                 if not create:
-                    raise IndexMissingError(f"no index in {self.index_dir}")
+                    raise IndexMissingError(f"no index in {self._home.describe()}")
                 if self._read_only:
-                    error = location.read_only_error(
-                        self.index_dir, forced=self.settings.index_read_only
-                    )
+                    error = self._home.read_only_error()
                     raise type(error)(f"there is no index to search, and {error}")
-                with location.write_lock(self.index_dir):
-                    database = location.current_database(self.index_dir)
-                    if database is None or not database.exists():
+                with self._home.write_lock():
+                    database = self._home.live()
+                    if database is None:
                         database = self._create_database()
-                        location.switch_database(self.index_dir, database)
+                        self._home.switch(database)
             self._load(database)
         return self
 
-    def _create_database(self) -> Path:
-        database = location.next_database_name(self.index_dir)
-        location.remove_database(database)
+    def _create_database(self) -> str:
         manifest = expected_manifest(self.settings, self.embedder, self.chunker) | {
             "index_id": uuid.uuid4().hex
         }
-        try:
-            Store(database).create(manifest)
-        except BaseException:
-            location.remove_database(database)  # e.g. the disk is full: leave no stub behind
-            raise
-        return database
+        return self._home.create(manifest)
+
+    @property
+    def home(self) -> IndexHome:
+        """Where the index is kept (a folder, or a PostgreSQL database)."""
+        return self._home
 
     @property
     def read_only(self) -> bool:
@@ -139,41 +137,41 @@ class Engine:
         """Refuse a change now, before anything is written (the articles folder included),
         when the index cannot take it: it is read-only, or (unless the write brings the
         whole collection, which builds it again) its folder was deleted under this process."""
-        forced = self.settings.index_read_only
-        if self._read_only or location.is_read_only(self.index_dir, forced=forced):
-            raise location.read_only_error(self.index_dir, forced=forced)
+        if self._read_only or self._home.is_read_only():
+            raise self._home.read_only_error()
         if whole_collection or self._store is None:
             return
-        database = location.current_database(self.index_dir)  # another process may switch it
-        if database is None or not database.exists():
+        if self._home.live() is None:  # another process may switch it
             raise IndexMissingError(
-                f"the index in {self.index_dir} was deleted while newsdesk was running"
+                f"the index in {self._home.describe()} was deleted while newsdesk was running"
             )
 
     def _ensure_database(self, *, whole_collection: bool) -> None:
         """Holding the write lock: the index's database is there, or (deleted under this
         process) made again, empty, when the write brings the whole collection; else the
         plain error. Never a stub file left behind (the store opens with mode=rw)."""
-        database = location.current_database(self.index_dir)
-        if database is not None and database.exists():
+        if self._home.live() is not None:
             return
         if not whole_collection:
             raise IndexMissingError(
-                f"the index in {self.index_dir} was deleted while newsdesk was running"
+                f"the index in {self._home.describe()} was deleted while newsdesk was running"
             )
-        logger.warning("the index in %s was deleted; building it again", self.index_dir)
+        logger.warning("the index in %s was deleted; building it again", self._home.describe())
         database = self._create_database()
-        location.switch_database(self.index_dir, database)
+        self._home.switch(database)
         self._load(database)
 
-    def _load(self, database: Path) -> None:
-        store = Store(database, read_only=self._read_only)
+    def _load(self, database: str) -> None:
+        store = self._home.store(database, read_only=self._read_only)
         manifest = store.manifest()
         check_manifest(
-            manifest, expected_manifest(self.settings, self.embedder, self.chunker), self.index_dir
+            manifest,
+            expected_manifest(self.settings, self.embedder, self.chunker),
+            self._home.describe(),
         )
         contents = read_contents(store, self.embedder.dimension)
         self._store = store
+        self._ref = database
         self._index_id = manifest.get("index_id", "")
         self._snapshot = self._snapshot_from(contents)
 
@@ -195,7 +193,9 @@ class Engine:
                 copies=CopyGroups.of(contents.groups, list(contents.groups)),
             )
         if rows:
-            logger.info("building search indexes for %d chunks from SQLite", rows)
+            logger.info(
+                "building search indexes for %d chunks from %s", rows, self._home.describe()
+            )
         snapshot = build_snapshot(
             contents,
             self._analyzer,
@@ -206,12 +206,10 @@ class Engine:
         self._save_derived(snapshot)
         return snapshot
 
-    def _sentence_vectors(self) -> StoredSentenceVectors | None:
+    def _sentence_vectors(self) -> SentenceVectors | None:
         if not self.settings.sentence_vectors:
             return None
-        return StoredSentenceVectors(
-            self.store.path, self.embedder.dimension, read_only=self._read_only
-        )
+        return self._home.sentence_vectors(self.store, self.embedder.dimension)
 
     def _derived_dir(self) -> Path:
         folder = self.index_dir / "derived" / (self._index_id or "new")
@@ -408,7 +406,7 @@ class Engine:
         started = time.perf_counter()
         report = SyncReport()
         self.check_writable(whole_collection=remove_missing)
-        with self._write_lock, location.write_lock(self.index_dir):
+        with self._write_lock, self._home.write_lock():
             if callable(articles):
                 articles = articles()
             self._ensure_database(whole_collection=remove_missing)
@@ -448,7 +446,7 @@ class Engine:
 
     def remove(self, article_id: str) -> Article:
         self.check_writable()
-        with self._write_lock, location.write_lock(self.index_dir):
+        with self._write_lock, self._home.write_lock():
             self._ensure_database(whole_collection=False)
             self._reload_if_stale()
             article = self.snapshot.articles.get(article_id)
@@ -479,13 +477,13 @@ class Engine:
         started = time.perf_counter()
         report = SyncReport()
         self.check_writable(whole_collection=True)
-        with self._write_lock, location.write_lock(self.index_dir):
+        with self._write_lock, self._home.write_lock():
             if callable(articles):
                 articles = articles()
-            previous_ids = _readable_article_ids(self.index_dir)
+            previous_ids = _readable_article_ids(self._home)
             database = self._create_database()
             try:
-                store = Store(database)
+                store = self._home.store(database, read_only=False)
                 wanted = self._without_duplicates(articles, report, whole_collection=True)
                 write_articles(
                     store,
@@ -500,14 +498,14 @@ class Engine:
                 report.changed = [a for a in report.added if a in previous_ids]
                 report.added = [a for a in report.added if a not in previous_ids]
                 report.removed = sorted(previous_ids - {a.id for a in wanted})
-                location.switch_database(self.index_dir, database)
+                self._home.switch(database)
             except BaseException:
-                location.remove_database(database)  # the previous index stays current
+                self._home.remove(database)  # the previous index stays current
                 raise
             self._load(database)
             # The previous database, and any left by a rebuild that was killed before its
             # switch, are no longer used.
-            location.remove_other_databases(self.index_dir, keep=database)
+            self._home.remove_others(keep=database)
             derived.remove_other_folders(self.index_dir / "derived", keep=self._index_id)
         report.seconds = time.perf_counter() - started
         logger.info("full index rebuild: %s", report.summary())
@@ -547,38 +545,38 @@ class Engine:
         self._snapshot = snapshot  # the swap: searches from now on see the new state
         if snapshot.generation != added.generation or len(snapshot.chunks) != _count(self.store):
             logger.warning("index changed underneath this process; reloading it")
-            self._load(self.store.path)
+            self._load(self._ref)
             return
         self._save_derived(snapshot)
 
     def _reload_if_stale(self) -> None:
-        database = location.current_database(self.index_dir)
+        database = self._home.live()
         if database is None:
             return
-        if database != self.store.path or self.store.generation() != self.snapshot.generation:
+        if database != self._ref or self.store.generation() != self.snapshot.generation:
             logger.info("index was changed by another process; reloading")
             self._load(database)
 
     def reload_if_changed(self) -> bool:
         """Pick up writes made by another process (e.g. `newsdesk add` while the bot runs)."""
-        database = location.current_database(self.index_dir)
+        database = self._home.live()
         if database is None:
             return False
-        if database == self.store.path and self.store.generation() == self.snapshot.generation:
+        if database == self._ref and self.store.generation() == self.snapshot.generation:
             return False
         if self._read_only:  # no lock file can be made; nobody writes a read-only folder
             with self._write_lock:
                 self._reload_if_stale()
             return True
-        # The file lock too: the writer may still be saving the derived files we would load.
-        with self._write_lock, location.write_lock(self.index_dir):
+        # The write lock too: the writer may still be saving the derived files we would load.
+        with self._write_lock, self._home.write_lock():
             self._reload_if_stale()
         return True
 
     # -- reading the catalogue ---------------------------------------------------------------
 
     def status(self) -> IndexStatus:
-        return read_status(self.index_dir)
+        return read_status(self._home)
 
     def list_articles(
         self,
@@ -618,14 +616,14 @@ def _aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
-def _readable_article_ids(index_dir: Path) -> set[str]:
+def _readable_article_ids(home: IndexHome) -> set[str]:
     """Article ids of the current index, or none if it is missing or unreadable (a full
     rebuild replaces it either way)."""
     try:
-        database = location.current_database(index_dir)
-        if database is None or not database.exists():
+        database = home.live()
+        if database is None:
             return set()
-        return set(Store(database, read_only=location.is_read_only(index_dir)).article_hashes())
+        return set(home.store(database, read_only=home.is_read_only()).article_hashes())
     except NewsdeskError as exc:
         logger.warning("previous index unreadable (%s); building a new one", exc)
         return set()

@@ -29,6 +29,9 @@ with:
             IndexMismatchError  built with other settings fix: newsdesk index rebuild --full
             IndexCorruptError   damaged or unreadable     fix: newsdesk index rebuild --full
             IndexBusyError      another write holds it; try again                   (exit 75)
+                DatabaseUnavailableError    NEWSDESK_DATABASE_URL's server cannot be
+                                            reached or refused the query; try again
+            DatabaseMigrationError      the database needs migrations  fix: newsdesk index migrate
         WriteError              a file could not be written
             DiskFullError       ...because the disk (or the quota) is full
             IndexReadOnlyError  ...because the index folder is read-only (it can be searched)
@@ -224,6 +227,21 @@ class IndexBusyError(IndexStateError):
 
     message = "the index is busy (another write is running); try again"
     exit_code = 75
+
+
+class DatabaseUnavailableError(IndexBusyError):
+    """The PostgreSQL server of NEWSDESK_DATABASE_URL cannot be reached or refused the query;
+    it may be back in a moment (a restart, a failover), so it is a try-again."""
+
+    message = "the database cannot be reached; check NEWSDESK_DATABASE_URL and the server"
+    exit_code = 75
+
+
+class DatabaseMigrationError(IndexStateError):
+    """The database's schema is older than this newsdesk and migrating at start is off."""
+
+    message = "the database needs migrations before it can be used"
+    fix = "newsdesk index migrate"
 
 
 # -- writing files -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
@@ -25,6 +25,22 @@ class RetrievalSettings(BaseSettings):
 
     articles_dir: Path = Path("articles")
     index_dir: Path = Path(".index")
+    # A secret: a URL may carry the password, so it is never logged (safe_database_url is).
+    database_url: SecretStr | None = Field(
+        None,
+        description="postgresql://… keeps the index in PostgreSQL (pgvector) instead of "
+        "SQLite files in index_dir, which then only caches search files",
+    )
+    database_collection: str = Field(
+        "main",
+        pattern=r"^[a-z0-9_]{1,40}$",
+        description="which collection of the database this process searches and changes",
+    )
+    database_migrate: Literal["auto", "never"] = Field(
+        "auto",
+        description="auto: apply pending database migrations at start (logged); never: "
+        "refuse to start until `newsdesk index migrate` has run",
+    )
     model: str = Field(
         PACKAGED_MODEL, description="sentence-transformers model name or path; default: packaged"
     )
@@ -162,6 +178,15 @@ class RetrievalSettings(BaseSettings):
         description="wire copies: articles whose word 3-shingles overlap at least this much "
         "(estimated Jaccard) form one group, quoted once (0 = never group)",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (or unset for the SQLite index)")
+        return value
 
     @field_validator("timezone")
     @classmethod

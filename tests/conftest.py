@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.settings import RetrievalSettings
 from tests.environment import SETTING_PREFIXES
 from tests.loop_stalls import MachineObserver
+from tests.postgres_server import PostgresServer, running_server
 
 _REMOVED = pytest.StashKey[dict[str, str]]()
 
@@ -88,3 +90,25 @@ def embedder() -> HashingEmbedder:
 @pytest.fixture
 def engine(settings: RetrievalSettings, embedder: HashingEmbedder) -> Iterator[Engine]:
     yield Engine(settings, embedder).open()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL (tests/postgres_server.py), started by the first test that
+    needs it; the test is skipped, saying why, where none can be started."""
+    with running_server() as server:
+        if isinstance(server, str):
+            pytest.skip(server)
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> str:
+    """A fresh database of the session's server, for one test."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture
+def pg_settings(settings: RetrievalSettings, database_url: str) -> RetrievalSettings:
+    """`settings` with the index in PostgreSQL."""
+    return settings.model_copy(update={"database_url": SecretStr(database_url)})

@@ -243,6 +243,40 @@ def index_rebuild(obj: Context, full: bool, as_json: bool) -> None:
     )
 
 
+@index.command("migrate", short_help="Apply pending database migrations (PostgreSQL).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
+@pass_context
+def index_migrate(obj: Context, as_json: bool) -> None:
+    """Bring the database of NEWSDESK_DATABASE_URL to this newsdesk's schema.
+
+    Every process also does this when it starts, with a log line, unless
+    NEWSDESK_DATABASE_MIGRATE=never (then it refuses to start until this has run). It is
+    safe to run while bots are running, and from several hosts at once.
+
+    \b
+    Examples:
+      NEWSDESK_DATABASE_URL=postgresql://news@db/newsdesk newsdesk index migrate
+      newsdesk index migrate --json
+    """
+    from bot.compose import migrate_database
+
+    applied, version = migrate_database(obj.settings)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"applied": [m.version for m in applied], "version": version},
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not applied:
+        click.echo(f"The database is up to date (migration {version}).")
+        return
+    for migration in applied:
+        click.echo(f"Applied migration {migration.version}: {migration.description}")
+    click.echo(f"The database is at migration {version}.")
+
+
 @index.command("status", short_help="Show what the index holds and how it was built.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
 @pass_context
@@ -261,7 +295,7 @@ def index_status(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(dict(vars(status), path=str(status.path))))
         return
     rows = [
-        ("Index", str(status.path)),
+        ("Index", status.location or str(status.path)),
         ("Articles", str(status.articles)),
         ("Chunks", str(status.chunks)),
         ("Sentences", f"{status.sentences} (encoded on their own, for choosing passages)"),
@@ -740,17 +774,33 @@ def evaluate_command(
 
 @cli.command(short_help="Start the Discord bot.")
 @click.option("--or-chat", is_flag=True, help="Without DISCORD_TOKEN, open the terminal chat.")
+@click.option(
+    "--shard-ids",
+    metavar="IDS",
+    help="Run only these of the bot's shards (e.g. 0,1); needs --shard-count.",
+)
+@click.option(
+    "--shard-count",
+    type=click.IntRange(1, 10_000),
+    help="The bot's total number of shards, across all its processes.",
+)
 @pass_context
-def run(obj: Context, or_chat: bool) -> None:
+def run(obj: Context, or_chat: bool, shard_ids: str | None, shard_count: int | None) -> None:
     """Start the Discord bot (DISCORD_TOKEN from the environment or .env).
+
+    Large bots run their shards in several processes, each given its share of them and the
+    same NEWSDESK_DATABASE_URL (docs/scale-out.md).
 
     \b
     Examples:
       newsdesk run
       newsdesk run --or-chat   # what `make run` does: chat in the terminal when no token is set
+      newsdesk run --shard-ids 0,1 --shard-count 4   # and --shard-ids 2,3 on another host
     """
     from bot.compose import load_bot_settings
+    from bot.discord_app.runner import Shards
 
+    shards = Shards.parse(shard_ids, shard_count)
     bot_settings = load_bot_settings()
     token = bot_settings.token_value()
     if not token:
@@ -763,7 +813,7 @@ def run(obj: Context, or_chat: bool) -> None:
         return
     from bot.discord_app.runner import run_bot
 
-    run_bot(obj.root.services(bot_settings), token)
+    run_bot(obj.root.services(bot_settings), token, shards)
 
 
 @cli.command("sync-commands", short_help="Publish the slash commands to Discord.")

@@ -155,17 +155,17 @@ def _check_index(settings: RetrievalSettings, found: Diagnosis) -> dict[str, Any
         IndexMissingError,
         IndexStateError,
     )
-    from retrieval.index import location
     from retrieval.index.catalogue import read_status
+    from retrieval.index.home import home_for
     from retrieval.index.manifest import check_manifest
-    from retrieval.index.store import Store
 
-    index_dir = settings.index_dir
+    home = home_for(settings)
+    index_dir = home.describe()
     try:
-        status = read_status(index_dir)
-        database = location.current_database(index_dir)
+        status = read_status(home)
+        database = home.live()
         assert database is not None  # read_status raised otherwise
-        store = Store(database)
+        store = home.store(database, read_only=True)
         manifest = store.manifest()
         with store.reading() as conn:
             paths = {row[0] for row in conn.execute("SELECT path FROM articles") if row[0]}

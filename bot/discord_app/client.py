@@ -83,6 +83,9 @@ class NewsdeskBot(commands.Bot):
         self._pruned_at = services.clock()
         self._feed_loop = tasks.loop(seconds=settings.feed_check_seconds)(self.poll_feeds_once)
         self._feed_tasks: set[asyncio.Task[None]] = set()
+        self._changes_task: asyncio.Task[None] | None = None
+        self._reloading = asyncio.Lock()
+        self._reload_again = False
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -90,6 +93,30 @@ class NewsdeskBot(commands.Bot):
         if self.services.prepared:
             self._reload_loop.start()
             self._feed_loop.start()
+            url = self.services.settings.database_url
+            if url is not None:
+                # With the index in PostgreSQL, other processes' adds are picked up as they
+                # commit, not at the next poll.
+                from retrieval.index.postgres.changes import watch_changes
+
+                self._changes_task = asyncio.create_task(
+                    watch_changes(url.get_secret_value(), self._on_index_change),
+                    name="index-changes",
+                )
+
+    async def _on_index_change(self, collection: str) -> None:
+        """One reload at a time; a change announced during one gets one more after it (a
+        rebuild's batches come quickly one after another)."""
+        self._reload_again = True
+        if self._reloading.locked():
+            return
+        async with self._reloading:
+            while self._reload_again:
+                self._reload_again = False
+                try:
+                    await asyncio.to_thread(self.services.engines.reload_all_if_changed)
+                except Exception:
+                    logger.exception("reloading the index after a change in %s failed", collection)
 
     async def on_ready(self) -> None:
         logger.info("logged in as %s in %d servers", self.user, len(self.guilds))
@@ -159,8 +186,16 @@ class NewsdeskBot(commands.Bot):
             logger.warning("feed %s: could not announce in %s: %s", report.feed.id, channel_id, exc)
 
     async def close(self) -> None:
+        if self._changes_task is not None:
+            self._changes_task.cancel()
         self._feed_loop.cancel()
         for task in list(self._feed_tasks):
             task.cancel()
         self._reload_loop.cancel()
         await super().close()
+
+
+class ShardedNewsdeskBot(NewsdeskBot, commands.AutoShardedBot):
+    """The same bot for some of a bot's shards (`newsdesk run --shard-ids 0,1 --shard-count
+    4`): Discord sends each process only its shards' servers, and the processes share what
+    they must through the database (NEWSDESK_DATABASE_URL) and the feed list's claims."""

@@ -40,6 +40,8 @@ def guild_settings(settings: RetrievalSettings, guild_id: int) -> RetrievalSetti
         update={
             "index_dir": settings.index_dir / GUILDS_FOLDER / str(guild_id),
             "articles_dir": settings.articles_dir / GUILDS_FOLDER / str(guild_id),
+            # In a database, a guild's collection is its own (the shared one stays as set).
+            "database_collection": f"{settings.database_collection}_guild_{guild_id}"[:40],
         }
     )
 

@@ -13,6 +13,7 @@ import gc
 import logging
 import signal
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -23,9 +24,10 @@ import yarl
 from discord import app_commands
 
 from bot.console import fail
-from bot.discord_app.client import NewsdeskBot
+from bot.discord_app.client import NewsdeskBot, ShardedNewsdeskBot
 from bot.discord_app.services import Services
 from bot.settings import BotSettings
+from retrieval.errors import UsageError
 
 logger = logging.getLogger(__name__)
 BAD_TOKEN = "Discord rejected DISCORD_TOKEN (invalid token): copy it again from the portal"
@@ -74,14 +76,50 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def run_bot(services: Services, token: str) -> None:
+@dataclass(frozen=True)
+class Shards:
+    """Which of the bot's shards this process runs."""
+
+    ids: tuple[int, ...]
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not self.ids or any(not 0 <= i < self.count for i in self.ids):
+            raise UsageError(
+                f"shard ids must be between 0 and {self.count - 1} (--shard-count {self.count})"
+            )
+
+    @classmethod
+    def parse(cls, ids: str | None, count: int | None) -> Shards | None:
+        """`--shard-ids 0,1 --shard-count 4`; no options: no sharding."""
+        if ids is None and count is None:
+            return None
+        if count is None:
+            raise UsageError("--shard-ids needs --shard-count (the bot's total number of shards)")
+        if ids is None:
+            return cls(tuple(range(count)), count)
+        try:
+            numbers = tuple(sorted({int(part) for part in ids.split(",") if part.strip()}))
+        except ValueError:
+            raise UsageError(
+                f"--shard-ids takes numbers separated by commas, not {ids!r}"
+            ) from None
+        return cls(numbers, count)
+
+    def options(self) -> dict[str, Any]:
+        return {"shard_ids": list(self.ids), "shard_count": self.count}
+
+
+def run_bot(services: Services, token: str, shards: Shards | None = None) -> None:
     """Blocking: load the encoder and the index, then serve until SIGTERM or Ctrl-C."""
     configure_bot_logging(token)
     services.prepare()
     settle_heap()
     point_at(services.bot_settings)
+    if shards is not None:
+        logger.info("running shards %s of %d", ",".join(map(str, shards.ids)), shards.count)
     try:
-        asyncio.run(serve(services, token))
+        asyncio.run(serve(services, token, shards=shards))
     except discord.LoginFailure:
         fail(BAD_TOKEN, 1)
     except discord.PrivilegedIntentsRequired:
@@ -90,9 +128,13 @@ def run_bot(services: Services, token: str) -> None:
         fail(f"cannot reach Discord at {services.bot_settings.api_base}: {exc}", 1)
 
 
-async def serve(services: Services, token: str, **client_options: Any) -> None:
+async def serve(
+    services: Services, token: str, *, shards: Shards | None = None, **client_options: Any
+) -> None:
     """Run until closed (SIGTERM or Ctrl-C close it cleanly)."""
-    async with NewsdeskBot(services, **client_options) as bot:
+    bot_class = NewsdeskBot if shards is None else ShardedNewsdeskBot
+    options = client_options | (shards.options() if shards is not None else {})
+    async with bot_class(services, **options) as bot:
         loop = asyncio.get_running_loop()
         if threading.current_thread() is threading.main_thread():
             with contextlib.suppress(NotImplementedError):  # not on Windows

@@ -106,7 +106,7 @@ class Services:
                 "serving %d articles (%d chunks) from %s",
                 status.articles,
                 status.chunks,
-                status.path,
+                status.location or status.path,
             )
         self.store.open()
         self.conversations.open()

@@ -156,9 +156,10 @@ class FeedPoller:
     # -- polling -------------------------------------------------------------------------------
 
     async def poll_due(self, *, now: float | None = None) -> list[PollReport]:
-        """Every feed whose time has come, one after the other (each poll's page fetches run
-        side by side: `NEWSDESK_FEED_PAGE_FETCHES`)."""
-        due = await asyncio.to_thread(self.store.due, now)
+        """Every feed whose time has come and that no other process sharing the feed list
+        has claimed, one after the other (each poll's page fetches run side by side:
+        `NEWSDESK_FEED_PAGE_FETCHES`)."""
+        due = await asyncio.to_thread(self.store.claim_due, now)
         return [await self.poll(feed) for feed in due]
 
     async def poll(self, feed: Feed) -> PollReport:

@@ -24,6 +24,9 @@ FILE_NAME = "feeds.sqlite3"
 SCHEMA_VERSION = 1
 MAX_TRIES = 3  # polls that may fail to make an entry an article before it is given up
 SHARED = ""  # the collection key of the shared collection (else a Discord guild id)
+# How long a claimed feed is left to the process polling it (longer than any poll takes:
+# a poll's fetches time out, NEWSDESK_FETCH_TIMEOUT_SECONDS each).
+CLAIM_LEASE = 15 * 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -225,6 +228,25 @@ class FeedStore:
             (f for f in self.feeds(collection=None) if not f.disabled and f.next_poll_at <= moment),
             key=lambda f: f.next_poll_at,
         )
+
+    def claim_due(self, now: float | None = None, *, lease: float = CLAIM_LEASE) -> list[Feed]:
+        """The due feeds this process is to poll: each is claimed by moving its next poll
+        `lease` seconds ahead, only if no other process moved it first, so that processes
+        sharing this feed list (bot shards, cron's `feeds poll --due`) poll each feed once.
+        The poll then records the real next time; a poller that dies leaves the claim to
+        run out, and the feed is polled by whoever comes after."""
+        moment = self.clock() if now is None else now
+        claimed = []
+        with self._db() as db:
+            for feed in self.due(moment):
+                taken = db.execute(
+                    "UPDATE feeds SET next_poll_at = ? WHERE id = ? AND next_poll_at = ? "
+                    "AND disabled = 0",
+                    (moment + lease, feed.id, feed.next_poll_at),
+                ).rowcount
+                if taken:
+                    claimed.append(feed)
+        return claimed
 
     def next_due_at(self) -> float | None:
         times = [f.next_poll_at for f in self.feeds(collection=None) if not f.disabled]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from retrieval.embedding.onnx_cache import model_cache_dir
 from retrieval.errors import IndexMissingError
-from retrieval.index import location
 from retrieval.index.manifest import stored_backend
 from retrieval.index.store import ArticleOrder, Store, list_articles
+
+if TYPE_CHECKING:
+    from retrieval.index.home import IndexHome
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class IndexStatus:
     path: Path
     embedding_backend: str = "torch"
     sentences: int = 0
+    location: str = ""  # where the index is kept: the folder, or the database (no password)
 
 
 @dataclass(frozen=True)
@@ -46,20 +49,16 @@ class ArticleSummary:
         return self.group if self.group is not None and self.group != self.id else None
 
 
-def read_status(index_dir: Path) -> IndexStatus:
+def read_status(home: IndexHome) -> IndexStatus:
     """What the index holds, read without loading a model (fast, for `index status`)."""
-    database = location.current_database(index_dir)
-    if database is None or not database.exists():
-        raise IndexMissingError(f"no index in {index_dir}")
-    store = Store(database, read_only=location.is_read_only(index_dir))
+    home.prepare()
+    database = home.live()
+    if database is None:
+        raise IndexMissingError(f"no index in {home.describe()}")
+    store = home.store(database, read_only=home.is_read_only())
     manifest = store.manifest()
     articles, chunks = store.counts()
-    models = model_cache_dir(index_dir)
-    size = sum(
-        p.stat().st_size
-        for p in index_dir.rglob("*")
-        if p.is_file() and not p.is_relative_to(models)  # exported models are not the index
-    )
+    size = home.size_bytes(database)
     last = manifest.get("last_build") or None
     return IndexStatus(
         articles=articles,
@@ -69,7 +68,8 @@ def read_status(index_dir: Path) -> IndexStatus:
         size_bytes=size,
         last_build=float(last) if last else None,
         generation=int(manifest.get("generation", "0")),
-        path=index_dir,
+        path=home.index_dir,
+        location=home.describe(),
         embedding_backend=stored_backend(manifest),
         sentences=store.sentence_count(),
     )

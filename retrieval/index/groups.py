@@ -16,9 +16,9 @@ other ones regroups the whole collection from the stored signatures (no re-encod
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from retrieval.near_duplicates import (
     similarity,
     to_blob,
 )
+
+if TYPE_CHECKING:
+    from retrieval.index.store import SqlConnection
 
 MANIFEST_KEY = "copies"
 _ORIGINAL_FIRST = "published_at IS NULL, published_at, indexed_at, id"
@@ -58,7 +61,7 @@ class CopyGroups:
         return bool(self.group_of)
 
 
-def groups_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> set[str]:
+def groups_of(conn: SqlConnection, article_ids: Iterable[str]) -> set[str]:
     """The groups these articles are in now (before they are replaced or removed)."""
     found: set[str] = set()
     for article_id in article_ids:
@@ -68,7 +71,7 @@ def groups_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> set[str]:
     return found
 
 
-def ensure_params(conn: sqlite3.Connection, params: CopyParams) -> None:
+def ensure_params(conn: SqlConnection, params: CopyParams) -> None:
     """Regroup everything if the index's groups were made with other parameters (a changed
     NEWSDESK_NEAR_DUPLICATE_THRESHOLD) or before it had signatures."""
     row = conn.execute("SELECT value FROM manifest WHERE key = ?", (MANIFEST_KEY,)).fetchone()
@@ -94,7 +97,7 @@ def ensure_params(conn: sqlite3.Connection, params: CopyParams) -> None:
 
 
 def update_groups(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     params: CopyParams,
     written: Sequence[Article],
     left: set[str],
@@ -117,7 +120,7 @@ def update_groups(
             _join(conn, article.id, values, params)
 
 
-def _put_signature(conn: sqlite3.Connection, article_id: str, text: str) -> np.ndarray | None:
+def _put_signature(conn: SqlConnection, article_id: str, text: str) -> np.ndarray | None:
     values = signature(text)
     conn.execute("DELETE FROM minhashes WHERE article_id = ?", (article_id,))
     if values is not None:
@@ -125,7 +128,7 @@ def _put_signature(conn: sqlite3.Connection, article_id: str, text: str) -> np.n
     return values
 
 
-def _signature_of(conn: sqlite3.Connection, article_id: str) -> np.ndarray | None:
+def _signature_of(conn: SqlConnection, article_id: str) -> np.ndarray | None:
     row = conn.execute(
         "SELECT signature FROM minhashes WHERE article_id = ?", (article_id,)
     ).fetchone()
@@ -133,7 +136,7 @@ def _signature_of(conn: sqlite3.Connection, article_id: str) -> np.ndarray | Non
 
 
 def _add_bands(
-    conn: sqlite3.Connection, article_id: str, values: np.ndarray, params: CopyParams
+    conn: SqlConnection, article_id: str, values: np.ndarray, params: CopyParams
 ) -> None:
     conn.execute("DELETE FROM minhash_bands WHERE article_id = ?", (article_id,))
     conn.executemany(
@@ -142,9 +145,7 @@ def _add_bands(
     )
 
 
-def _join(
-    conn: sqlite3.Connection, article_id: str, values: np.ndarray, params: CopyParams
-) -> None:
+def _join(conn: SqlConnection, article_id: str, values: np.ndarray, params: CopyParams) -> None:
     """Put the article in one group with every article it is a copy of, and their groups."""
     keys = band_keys(values, params)
     candidates: set[str] = set()
@@ -171,7 +172,7 @@ def _join(
     _assign(conn, members)
 
 
-def _split(conn: sqlite3.Connection, members: list[str], params: CopyParams) -> None:
+def _split(conn: SqlConnection, members: list[str], params: CopyParams) -> None:
     """Regroup `members` (what is left of one group) into the parts still connected."""
     signatures = {m: _signature_of(conn, m) for m in members}
     parent = {m: m for m in members}
@@ -194,7 +195,7 @@ def _split(conn: sqlite3.Connection, members: list[str], params: CopyParams) -> 
         _assign(conn, part)
 
 
-def _assign(conn: sqlite3.Connection, members: set[str]) -> None:
+def _assign(conn: SqlConnection, members: set[str]) -> None:
     """One group of `members` named after its original; a lone article is in none."""
     ids = sorted(members)
     marks = ",".join("?" * len(ids))

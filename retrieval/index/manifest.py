@@ -32,7 +32,9 @@ def expected_manifest(
     return manifest
 
 
-def check_manifest(manifest: dict[str, str], expected: dict[str, str], index_dir: Path) -> None:
+def check_manifest(
+    manifest: dict[str, str], expected: dict[str, str], index_dir: Path | str
+) -> None:
     """Raises IndexMismatchError naming every difference and the command that fixes it."""
     # Indexes from before recipes were recorded were made with each backend's first one.
     defaults = {

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -54,6 +54,12 @@ class SentenceVectors(Protocol):
         ...
 
 
+class _Reading(Protocol):
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def close(self) -> None: ...
+
+
 class StoredSentenceVectors:
     """Sentence vectors of one index database, read on demand."""
 
@@ -61,8 +67,21 @@ class StoredSentenceVectors:
         # mode=rw: a database that a full rebuild has since removed is not created again as
         # an empty file (rw rather than ro: the last connection to close must be able to
         # checkpoint and delete the WAL file), unless the index is opened read-only.
-        self._uri = database_uri(database, read_only=read_only)
+        uri = database_uri(database, read_only=read_only)
+        self._connect: Callable[[], _Reading] = lambda: sqlite3.connect(
+            uri, uri=True, timeout=5.0, isolation_level=None
+        )
+        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
         self._dimension = dimension
+
+    @classmethod
+    def through(
+        cls, connect: Callable[[], _Reading], errors: tuple[type[Exception], ...], dimension: int
+    ) -> StoredSentenceVectors:
+        """Read through another database's connections (PostgreSQL: the same SQL)."""
+        reader = cls.__new__(cls)
+        reader._connect, reader._errors, reader._dimension = connect, errors, dimension
+        return reader
 
     def within(self, passages: Sequence[PassageRef]) -> list[np.ndarray]:
         return [vectors for _, vectors in self.spans_within(passages)]
@@ -72,8 +91,8 @@ class StoredSentenceVectors:
         if not passages:
             return []
         try:
-            conn = sqlite3.connect(self._uri, uri=True, timeout=5.0, isolation_level=None)
-        except sqlite3.Error as exc:
+            conn = self._connect()
+        except self._errors as exc:
             logger.warning("sentence vectors unavailable (%s); ranking without them", exc)
             return [empty] * len(passages)
         # One read per article, over the span its passages cover (they often overlap).
@@ -88,7 +107,7 @@ class StoredSentenceVectors:
                 rows = conn.execute(_WITHIN, (*key, first, last)).fetchall()
                 spans[key] = self._arrays(rows)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             # E.g. the database was replaced by a full rebuild while this search ran on the
             # snapshot before it: the ranking falls back to the passage vectors.
             logger.warning("sentence vectors unavailable (%s); ranking without them", exc)
@@ -102,8 +121,9 @@ class StoredSentenceVectors:
             found.append((bounds[inside], vectors[inside]))
         return found
 
-    def _arrays(self, rows: list[tuple[int, int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-        """(n, 2) spans and (n, dimension) vectors of the rows read."""
+    def _arrays(self, rows: list[tuple[int, int, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 2) spans and (n, dimension) vectors of the rows read (SQLite's bytes, or
+        pgvector's arrays: both buffers of float32)."""
         bounds = np.array([(start, end) for start, end, _ in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(bytes(row[2]) for row in rows), dtype=np.float32)
         return bounds.reshape(len(rows), 2), vectors.reshape(len(rows), self._dimension)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -107,6 +107,26 @@ _ARTICLE_COLUMNS = (
 )
 
 
+class SqlCursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class SqlConnection(Protocol):
+    """What the index's SQL runs on: a SQLite connection, or a PostgreSQL one that reads the
+    same SQL (retrieval/index/postgres/connection.py)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> SqlCursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> SqlCursor: ...
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     id: int
@@ -150,6 +170,11 @@ class Store:
         self.path = path
         self.read_only = read_only
 
+    @property
+    def name(self) -> str:
+        """Where the store is, for messages."""
+        return str(self.path)
+
     def connect(self) -> sqlite3.Connection:
         if not self.path.exists():
             raise IndexMissingError(
@@ -174,7 +199,7 @@ class Store:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[SqlConnection]:
         if self.read_only:
             raise IndexReadOnlyError(
                 f"the index {self.path} is opened read-only: it can be searched, not changed"
@@ -194,7 +219,7 @@ class Store:
             conn.close()
 
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[SqlConnection]:
         conn = self.connect()
         try:
             yield conn
@@ -235,7 +260,7 @@ class Store:
         return int(row[0]) if row else 0
 
     @staticmethod
-    def bump_generation(conn: sqlite3.Connection) -> None:
+    def bump_generation(conn: SqlConnection) -> None:
         conn.execute(
             "UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
         )
@@ -302,9 +327,7 @@ class Store:
         return found
 
     @staticmethod
-    def put_embeddings(
-        conn: sqlite3.Connection, hashes: Sequence[str], vectors: np.ndarray
-    ) -> None:
+    def put_embeddings(conn: SqlConnection, hashes: Sequence[str], vectors: np.ndarray) -> None:
         conn.executemany(
             "INSERT OR IGNORE INTO embeddings VALUES (?, ?)",
             (
@@ -314,7 +337,7 @@ class Store:
         )
 
     @staticmethod
-    def drop_orphan_embeddings(conn: sqlite3.Connection) -> None:
+    def drop_orphan_embeddings(conn: SqlConnection) -> None:
         """Every cached vector no chunk or sentence uses; reads the whole table (~0.3 s at
         50k chunks), so only folder syncs do it, which read every article anyway."""
         conn.execute(
@@ -323,7 +346,7 @@ class Store:
         )
 
     @staticmethod
-    def embed_hashes_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> set[str]:
+    def embed_hashes_of(conn: SqlConnection, article_ids: Iterable[str]) -> set[str]:
         """The vectors `article_ids`' chunks and sentences use now (before they are replaced
         or removed)."""
         found: set[str] = set()
@@ -336,7 +359,7 @@ class Store:
         return found
 
     @staticmethod
-    def drop_unused_embeddings(conn: sqlite3.Connection, hashes: Iterable[str]) -> None:
+    def drop_unused_embeddings(conn: SqlConnection, hashes: Iterable[str]) -> None:
         """Of `hashes`, the vectors no chunk or sentence uses any more: what one add or
         remove can orphan, found through the embed_hash indexes in time independent of the
         collection."""
@@ -353,7 +376,7 @@ class Store:
 
     @staticmethod
     def put_article(
-        conn: sqlite3.Connection,
+        conn: SqlConnection,
         article: Article,
         chunks: Sequence[Chunk],
         hashes: Sequence[str],
@@ -398,12 +421,12 @@ class Store:
         )
 
     @staticmethod
-    def delete_article(conn: sqlite3.Connection, article_id: str) -> bool:
+    def delete_article(conn: SqlConnection, article_id: str) -> bool:
         return conn.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount > 0
 
 
 def _rows_where_in(
-    conn: sqlite3.Connection, query: str, values: Sequence[str]
+    conn: SqlConnection, query: str, values: Sequence[str]
 ) -> Iterator[tuple[Any, ...]]:
     """Rows of `query` (a SELECT with one `IN ({marks})`) for all of `values`, 500 at a time:
     SQLite caps the number of parameters of one statement."""
@@ -524,13 +547,13 @@ def read_contents(
             vector = np.frombuffer(blob, dtype=np.float32)
             if vector.shape[0] != dimension:
                 raise IndexCorruptError(
-                    f"an embedding in {store.path} has {vector.shape[0]} dimensions, "
+                    f"an embedding in {store.name} has {vector.shape[0]} dimensions, "
                     f"expected {dimension}"
                 )
             vectors[position.pop(h)] = vector
         if position:
             raise IndexCorruptError(
-                f"{len(position)} chunk embeddings are missing from {store.path}"
+                f"{len(position)} chunk embeddings are missing from {store.name}"
             )
         # Every group, whichever articles were read: one add can regroup articles it left alone.
         # Original first (the earliest published), the order a group's members are named in.

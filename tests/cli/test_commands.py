@@ -57,6 +57,7 @@ def one_line_error(out: object) -> str:
         ["index"],
         ["index", "rebuild"],
         ["index", "status"],
+        ["index", "migrate"],
         ["add"],
         ["remove"],
         ["ask"],

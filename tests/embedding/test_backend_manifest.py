@@ -8,6 +8,7 @@ from retrieval.embedding.hashing import HashingEmbedder
 from retrieval.engine import Engine
 from retrieval.errors import IndexMismatchError
 from retrieval.index.catalogue import read_status
+from retrieval.index.home import home_for
 from retrieval.settings import RetrievalSettings
 
 
@@ -29,14 +30,14 @@ def test_switching_backend_names_the_rebuild_command(settings: RetrievalSettings
 
 def test_status_reports_the_backend(settings: RetrievalSettings) -> None:
     Engine(settings, OtherBackend()).open()
-    assert read_status(settings.index_dir).embedding_backend == "onnx-int8"
+    assert read_status(home_for(settings)).embedding_backend == "onnx-int8"
 
 
 def test_indexes_from_before_backends_count_as_torch(settings: RetrievalSettings) -> None:
     engine = Engine(settings, HashingEmbedder()).open()
     with engine.store.transaction() as conn:
         conn.execute("DELETE FROM manifest WHERE key = 'embedding_backend'")
-    assert read_status(settings.index_dir).embedding_backend == "hashing"
+    assert read_status(home_for(settings)).embedding_backend == "hashing"
     Engine(settings, HashingEmbedder()).open()  # still opens: hashing is named by the model
 
 

@@ -173,6 +173,10 @@ class Gateway:
         self.ack_heartbeats = True
         self.sessions: dict[str, GatewaySession] = {}
         self.current: GatewaySession | None = None
+        #: Sharded bots: the live session of each shard id, and their shard count (Discord
+        #: sends a guild's events to shard (guild_id >> 22) % count, DMs to shard 0).
+        self.shards: dict[int, GatewaySession] = {}
+        self.shard_count = 1
         self.connections: list[ConnectionRecord] = []
         self.heartbeats: list[HeartbeatRecord] = []
         self.identify_payloads: list[JSON] = []
@@ -197,8 +201,9 @@ class Gateway:
         return session is not None and session.connection is not None
 
     def dispatch(self, name: str, data: JSON, *, intent: int | None = None) -> int | None:
-        """Append an event to the current session; None if no session or the intent is off."""
-        session = self.current
+        """Append an event to the current session (a sharded bot's: the session of the
+        event's guild's shard); None if no session or the intent is off."""
+        session = self.current if not self.shards else self.shards.get(self._shard_of(name, data))
         if session is None or session.invalidated:
             return None
         if intent is not None and not session.intents & intent:
@@ -309,6 +314,15 @@ class Gateway:
         else:
             await connection.ws.close(code=4001, message=b"Unknown opcode.")
 
+    def _shard_of(self, name: str, data: JSON) -> int:
+        guild = data.get("guild_id")
+        if guild is None and name in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+            guild = data.get("id")
+        return (int(guild) >> 22) % self.shard_count if guild else 0
+
+    def _owns(self, shard: list[int] | None, guild_id: int) -> bool:
+        return shard is None or (guild_id >> 22) % shard[1] == shard[0]
+
     async def _identify(self, connection: GatewayConnection, data: JSON) -> None:
         if connection.session is not None:
             await connection.ws.close(code=4005, message=b"Already authenticated.")
@@ -323,19 +337,32 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
             await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = data.get("shard")
+        if shard is not None and shard[1] <= 1:
+            shard = None  # [0, 1] is no sharding
+        if shard is not None:
+            number, count = shard
+            if not 0 <= number < count or (self.shards and count != self.shard_count):
+                await connection.ws.close(code=4010, message=b"Invalid shard.")
+                return
         self.identify_payloads.append(data)
         connection.record.kind = "identify"
-        if self.current is not None:
-            self.current.invalidated = True
+        previous = self.shards.get(shard[0]) if shard is not None else self.current
+        if previous is not None:
+            previous.invalidated = True
         session = GatewaySession(id=random_token(16), intents=intents, identify=data)
         self.sessions[session.id] = session
         self.current = session
+        if shard is not None:
+            self.shards[shard[0]], self.shard_count = session, shard[1]
         self._attach(connection, session, cursor=0)
         world = self._world
         ready: JSON = {
             "v": 10,
             "user": payloads.client_user(world.bot_user),
-            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "guilds": [
+                {"id": str(g), "unavailable": True} for g in world.guilds if self._owns(shard, g)
+            ],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self._resume_url(),
@@ -353,6 +380,8 @@ class Gateway:
             ready["shard"] = data["shard"]
         session.append("READY", ready)
         for guild in world.guilds.values():
+            if not self._owns(shard, guild.id):
+                continue
             session.append(
                 "GUILD_CREATE",
                 payloads.guild_create(guild, world, include_all_members=self.full_member_list),

@@ -3,12 +3,14 @@ and the poller driven by an injected clock."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
 
 from retrieval.feeds.poller import FeedPoller
 from retrieval.feeds.schedule import MAX_DELAY, Schedule
+from retrieval.feeds.store import CLAIM_LEASE, FeedStore
 from tests.feeds.conftest import FakeClock
 from tests.feeds.server import FeedServer, Route, rss
 from tests.feeds.test_hostile_feeds import _entries
@@ -71,3 +73,34 @@ async def test_poll_due_polls_only_the_feeds_whose_time_has_come(
     clock.advance(7200)
     assert {r.feed.id for r in await poller.poll_due()} == {first.id, second.id}
     assert feed_server.hits["/a.xml"] == 4  # subscribe, and three polls
+
+
+async def test_processes_sharing_the_feed_list_poll_each_due_feed_once(
+    poller: FeedPoller, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """Bot shards (or the bot and cron's `feeds poll --due`) on one feed list: a due feed is
+    claimed by one of them; a claim whose poller died runs out and the feed is polled again."""
+    urls = [
+        feed_server.set(f"/{n}.xml", Route(rss(str(n), _entries(1, prefix=str(n)))))
+        for n in range(4)
+    ]
+    for url in urls:
+        await poller.subscribe(url)
+    other = FeedPoller(
+        FeedStore(poller.store.path, clock=clock),
+        poller.settings,
+        poller.target_for,
+        rng=random.Random(8),
+    )
+    clock.advance(INTERVAL * 1.2)
+    mine, theirs = await asyncio.gather(poller.poll_due(), other.poll_due())
+    polled = [r.feed.id for r in [*mine, *theirs]]
+    assert sorted(polled) == sorted({f.id for f in poller.store.feeds()})
+    assert all(feed_server.hits[f"/{n}.xml"] == 2 for n in range(4))  # subscribe + one poll
+    # A claim that is never followed by a poll (its process was killed) runs out.
+    clock.advance(INTERVAL * 1.2)
+    claimed = poller.store.claim_due()
+    assert len(claimed) == 4
+    assert other.store.claim_due() == []
+    clock.advance(CLAIM_LEASE + 1)
+    assert {r.feed.id for r in await other.poll_due()} == {f.id for f in claimed}

@@ -16,8 +16,15 @@ from retrieval.engine import Engine
 from retrieval.near_duplicates import copy_params, signature, similarity
 from retrieval.settings import RetrievalSettings
 from tests.factories import make_article
+from tests.retrieval.backends import BACKENDS, on_backend
 
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, settings: RetrievalSettings) -> RetrievalSettings:
+    return on_backend(request, settings)
+
 
 ORIGINAL = (
     "Flood barriers along the Arlen River held overnight as the water crested at 6.2 metres "
@@ -198,6 +205,7 @@ def test_a_copy_rewritten_as_another_story_leaves_its_group(engine: Engine) -> N
     assert groups["herald-flood"] == groups["wire-flood"] == "wire-flood"
 
 
+@pytest.mark.sqlite_only
 def test_groups_are_in_sqlite_not_in_memory(
     engine: Engine, settings: RetrievalSettings, embedder: HashingEmbedder
 ) -> None:

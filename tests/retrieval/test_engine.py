@@ -19,8 +19,15 @@ from retrieval.errors import (
     QuestionTooLongError,
 )
 from retrieval.index import location
+from retrieval.index.home import home_for
 from retrieval.settings import RetrievalSettings
 from tests.factories import SAMPLE_ARTICLES, make_article
+from tests.retrieval.backends import BACKENDS, on_backend
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, settings: RetrievalSettings) -> RetrievalSettings:
+    return on_backend(request, settings)
 
 
 def test_search_cites_the_matching_article_with_exact_spans(engine: Engine) -> None:
@@ -115,7 +122,8 @@ def test_opening_a_missing_index_without_creating_it_names_the_command(
 ) -> None:
     with pytest.raises(IndexMissingError) as info:
         Engine(settings, embedder).open(create=False)
-    assert str(info.value) == f"no index in {settings.index_dir}; run `newsdesk index rebuild`"
+    where = home_for(settings).describe()  # the folder, or the database and collection
+    assert str(info.value) == f"no index in {where}; run `newsdesk index rebuild`"
 
 
 def test_per_article_cap_and_paging(settings: RetrievalSettings, embedder: HashingEmbedder) -> None:
@@ -187,6 +195,7 @@ def _unused_vectors(engine: Engine) -> int:
     return int(row[0])
 
 
+@pytest.mark.sqlite_only
 def test_changing_an_article_drops_only_its_old_vectors(engine: Engine) -> None:
     """An add looks only at the vectors it replaced (no pass over the whole cache), and an
     index from before the embed_hash index gets it on its first write."""
@@ -265,6 +274,7 @@ def test_model_change_gives_one_clear_error(
     assert "newsdesk index rebuild --full" in message
 
 
+@pytest.mark.sqlite_only
 def test_chunk_settings_change_needs_a_full_rebuild(
     settings: RetrievalSettings, embedder: HashingEmbedder
 ) -> None:
@@ -352,6 +362,7 @@ def test_another_process_writes_are_picked_up(
     assert not bot_side.reload_if_changed()
 
 
+@pytest.mark.sqlite_only
 def test_write_lock_file_lives_in_the_index(settings: RetrievalSettings, tmp_path: Path) -> None:
     with location.write_lock(settings.index_dir):
         assert (settings.index_dir / "write.lock").exists()

@@ -12,7 +12,15 @@ from retrieval.dates import TimeWindow
 from retrieval.documents import Article
 from retrieval.engine import Engine
 from retrieval.errors import TimeOperatorError
+from retrieval.settings import RetrievalSettings
 from tests.factories import SAMPLE_ARTICLES
+from tests.retrieval.backends import BACKENDS, on_backend
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, settings: RetrievalSettings) -> RetrievalSettings:
+    return on_backend(request, settings)
+
 
 UTC = dt.UTC
 # Monday 1 to Thursday 4 September 2025.

@@ -17,8 +17,15 @@ from retrieval.errors import DiskFullError
 from retrieval.loaders import load_file
 from retrieval.settings import RetrievalSettings
 from tests.factories import make_article
+from tests.retrieval.backends import BACKENDS, on_backend
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, settings: RetrievalSettings) -> RetrievalSettings:
+    return on_backend(request, settings)
+
 
 URL = "https://news.example/2024/05/harbour-strike"
 FIRST = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)

@@ -1,0 +1,166 @@
+"""Connections to PostgreSQL (imported only when NEWSDESK_DATABASE_URL is set) that take the
+SQLite store's SQL, so the index has one copy of its queries (store, groups, sentence
+vectors, catalogue) whichever database holds it.
+
+The store's SQL is plain SQL but for a few SQLite spellings, translated here one by one (and
+refused when unknown, so a new spelling cannot slip through wrongly): `?` placeholders,
+`INSERT OR IGNORE`, `INSERT OR REPLACE` of known tables, the column name `end` (reserved in
+PostgreSQL), and `BEGIN`, which in SQLite's WAL mode starts a consistent read and here
+asks for the same (REPEATABLE READ).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+import psycopg.conninfo
+import psycopg.pq
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.types import TypeInfo
+
+from retrieval.errors import DatabaseUnavailableError, DiskFullError, NewsdeskError
+
+# INSERT OR REPLACE needs the row's key in PostgreSQL (ON CONFLICT (key) DO UPDATE).
+_REPLACE_KEYS = {"manifest": ("key", "value")}
+_OR_REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+)\b")
+_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b")
+# Lower-case `end` as a name (SQL keywords are written in capitals in this code base).
+_END_COLUMN = re.compile(r'(?<![\w"])end(?![\w"])')
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """`sql` as written for the SQLite store, in PostgreSQL's spelling."""
+    if sql.strip() == "BEGIN":
+        return "BEGIN ISOLATION LEVEL REPEATABLE READ"
+    suffix = ""
+    if match := _OR_REPLACE.match(sql):
+        table = match.group(1)
+        if table not in _REPLACE_KEYS:
+            raise ValueError(f"INSERT OR REPLACE into {table!r} has no PostgreSQL translation")
+        key, value = _REPLACE_KEYS[table]
+        sql = sql.replace("INSERT OR REPLACE INTO", "INSERT INTO", 1)
+        suffix = f" ON CONFLICT ({key}) DO UPDATE SET {value} = EXCLUDED.{value}"
+    elif _OR_IGNORE.match(sql):
+        sql = sql.replace("INSERT OR IGNORE INTO", "INSERT INTO", 1)
+        suffix = " ON CONFLICT DO NOTHING"
+    if re.search(r"\?\d", sql):
+        raise ValueError("numbered placeholders (?1) have no PostgreSQL translation")
+    sql = sql.replace("%", "%%").replace("?", "%s")
+    return _END_COLUMN.sub('"end"', sql) + suffix
+
+
+class PgConnection:
+    """A psycopg connection in autocommit mode (transactions are the caller's BEGIN and
+    COMMIT, as with the SQLite store) that reads the SQLite store's SQL."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        # Binary results: vectors arrive as float32 buffers, not text to parse.
+        return self.raw.execute(translate(sql), tuple(params) or None, binary=True)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        cursor = self.raw.cursor()
+        cursor.executemany(translate(sql), list(rows))
+        return cursor
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def safe_database_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://(unreadable URL)"
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or "5432"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    return f"postgresql://{user}{host}:{port}/{parts.get('dbname') or ''}"
+
+
+def connect(url: str, *, schema: str | None = None, vectors: bool = True) -> PgConnection:
+    """A new connection; `schema` first on its search path (a collection's live index), and
+    pgvector's types registered when `vectors` (the extension exists once migrated)."""
+    options = f"-c search_path={schema},public" if schema else ""
+    try:
+        raw = psycopg.connect(
+            url, autocommit=True, connect_timeout=10, application_name="newsdesk", options=options
+        )
+    except psycopg.OperationalError as exc:
+        raise unavailable(url, exc) from exc
+    if vectors:
+        try:
+            _register_vectors(raw, url)
+        except psycopg.Error as exc:
+            raw.close()
+            raise DatabaseUnavailableError(
+                f"the database at {safe_database_url(url)} has no pgvector extension ({exc}); "
+                "run `newsdesk index migrate` as a user allowed to CREATE EXTENSION vector"
+            ) from exc
+    return PgConnection(raw)
+
+
+# The vector type's oid per database, looked up once: connections are short-lived.
+_vector_types: dict[str, TypeInfo] = {}
+
+
+def _register_vectors(raw: psycopg.Connection[Any], url: str) -> None:
+    """ndarrays are written as pgvector's vectors (its dumpers) and vectors are read back as
+    float32 ndarrays (the buffers the store's code takes), from the binary format."""
+    from pgvector.psycopg.vector import register_vector_info
+
+    info = _vector_types.get(url)
+    if info is None:
+        info = TypeInfo.fetch(raw, "vector")
+        if info is None:
+            raise psycopg.ProgrammingError("vector type not found in the database")
+        _vector_types[url] = info
+    register_vector_info(raw, info)
+    raw.adapters.register_loader(info.oid, _VectorArrayLoader)
+
+
+class _VectorArrayLoader(Loader):
+    format = psycopg.pq.Format.BINARY
+
+    def load(self, data: Buffer) -> np.ndarray:
+        # pgvector's binary form: uint16 dimension, uint16 unused, big-endian float32s.
+        dimension = int.from_bytes(bytes(data[:2]), "big")
+        return np.frombuffer(data, dtype=">f4", count=dimension, offset=4).astype(np.float32)
+
+
+def unavailable(url: str, exc: Exception) -> DatabaseUnavailableError:
+    reason = " ".join(str(exc).split())[:300]
+    return DatabaseUnavailableError(
+        f"cannot reach the database at {safe_database_url(url)} ({reason}); is PostgreSQL "
+        "running, and is NEWSDESK_DATABASE_URL right?"
+    )
+
+
+def database_error(url: str, exc: Exception) -> NewsdeskError:
+    """The user's line for a failed query (the traceback is the caller's to log, if any)."""
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if sqlstate == "53100":  # disk_full
+        return DiskFullError(
+            f"the database server's disk is full ({safe_database_url(url)}); the index keeps "
+            "its last committed state. Free some space and try again"
+        )
+    if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith(("08", "57")):
+        return unavailable(url, exc)  # connection lost, server shutting down, admin cancel
+    return DatabaseUnavailableError(
+        f"the database at {safe_database_url(url)} refused a query ({exc.__class__.__name__}: "
+        f"{' '.join(str(exc).split())[:300]})"
+    )
