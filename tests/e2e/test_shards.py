@@ -46,6 +46,7 @@ def _guilds_on_both_shards(fake: FakeDiscord) -> tuple[FakeGuild, FakeGuild]:
 
 
 async def _answer_to(fake: FakeDiscord, channel: FakeChannel, question: str) -> str:
+    assert channel.guild_id is not None
     member = next(iter(fake.world.guilds[channel.guild_id].members.values()))
     sent = fake.send_user_message(channel, member.user, question)
     reply = await fake.wait_for_message(
