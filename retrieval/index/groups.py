@@ -148,14 +148,14 @@ def _add_bands(
 def _join(conn: SqlConnection, article_id: str, values: np.ndarray, params: CopyParams) -> None:
     """Put the article in one group with every article it is a copy of, and their groups."""
     keys = band_keys(values, params)
-    candidates: set[str] = set()
-    for band, key in enumerate(keys):
-        rows = conn.execute(
-            "SELECT article_id FROM minhash_bands WHERE band = ? AND bucket = ? "
-            "AND article_id != ?",
-            (band, key, article_id),
-        )
-        candidates.update(str(r[0]) for r in rows)
+    # One query for all bands (each band's lookup is one probe of the primary key): a round
+    # trip per band is most of an add's time on a database server.
+    bands = " OR ".join(["(band = ? AND bucket = ?)"] * len(keys))
+    rows = conn.execute(
+        f"SELECT DISTINCT article_id FROM minhash_bands WHERE ({bands}) AND article_id != ?",
+        [*(value for pair in enumerate(keys) for value in pair), article_id],
+    )
+    candidates = {str(r[0]) for r in rows}
     copies = [
         other
         for other in sorted(candidates)

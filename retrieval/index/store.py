@@ -283,13 +283,23 @@ class Store:
 
     def find_duplicate(self, article: Article) -> str | None:
         """The id of another stored article that is the same article (retrieval.duplicates)."""
-        keys = duplicate_keys(article)
+        return self.find_duplicates([article]).get(article.id)
+
+    def find_duplicates(self, articles: Sequence[Article]) -> dict[str, str]:
+        """For each of `articles` that has one, the id of another stored article that is the
+        same article; one connection for all (an add of a folder asks for thousands)."""
+        found: dict[str, str] = {}
         with self.reading() as conn:
-            row = conn.execute(
-                "SELECT id FROM articles WHERE id != ? AND (dedup_key = ? OR url_key = ?) LIMIT 1",
-                (article.id, keys.text, keys.url),
-            ).fetchone()
-        return row[0] if row else None
+            for article in articles:
+                keys = duplicate_keys(article)
+                row = conn.execute(
+                    "SELECT id FROM articles WHERE id != ? AND (dedup_key = ? OR url_key = ?) "
+                    "LIMIT 1",
+                    (article.id, keys.text, keys.url),
+                ).fetchone()
+                if row:
+                    found[article.id] = str(row[0])
+        return found
 
     def find_by_url(self, url: str | None) -> str | None:
         """The id of the stored article of this page (the normalized URL), if there is one."""

@@ -39,3 +39,19 @@ def test_migrate_then_rebuild_ask_and_status_on_postgres(tmp_path: Path, databas
     assert json.loads(asked.stdout)["hits"]
     # The SQLite index was never made: the folder holds only this machine's caches.
     assert not list(ws.index.glob("*.sqlite3"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shard-ids", "0,2", "--shard-count", "2"], "shard ids must be between 0 and 1"),
+        (["--shard-ids", "0"], "--shard-ids needs --shard-count"),
+        (["--shard-ids", "zero", "--shard-count", "2"], "numbers separated by commas"),
+    ],
+)
+def test_bad_shard_options_get_one_line_before_anything_starts(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = Workspace(tmp_path).run("run", *args)
+    assert out.returncode == 2
+    assert message in one_line_error(out)

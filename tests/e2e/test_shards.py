@@ -99,7 +99,12 @@ async def test_two_processes_of_shards_answer_each_server_once(
             bot = ShardedNewsdeskBot(services, shard_ids=[shard], shard_count=2, **CLIENT_OPTIONS)
             await stack.enter_async_context(running_bot(fake_discord, bot, ready_timeout=WAIT))
             bots.append(bot)
-        assert [set(g.id for g in bot.guilds) for bot in bots] == [{first.id}, {second.id}]
+        for shard, bot in enumerate(bots):  # each process has its shard's servers only
+            assert {g.id for g in bot.guilds} == {
+                g for g in fake_discord.world.guilds if (g >> 22) % 2 == shard
+            }
+        assert first.id in {g.id for g in bots[0].guilds}
+        assert second.id in {g.id for g in bots[1].guilds}
         for guild in (first, second):
             assert REUTERS_TITLE in await _answer_to(
                 fake_discord, guild.text_channels[1], REUTERS_QUESTION

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -58,10 +61,12 @@ def translate(sql: str) -> str:
 
 class PgConnection:
     """A psycopg connection in autocommit mode (transactions are the caller's BEGIN and
-    COMMIT, as with the SQLite store) that reads the SQLite store's SQL."""
+    COMMIT, as with the SQLite store) that reads the SQLite store's SQL. `close()` hands a
+    healthy connection back for the next caller (see `_Idle`)."""
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    def __init__(self, raw: psycopg.Connection[Any], url: str = "") -> None:
         self.raw = raw
+        self._url = url
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         # Binary results: vectors arrive as float32 buffers, not text to parse.
@@ -77,7 +82,10 @@ class PgConnection:
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def close(self) -> None:
-        self.raw.close()
+        if self._url:
+            _idle.give_back(self._url, self.raw)
+        else:
+            self.raw.close()
 
 
 def safe_database_url(url: str) -> str:
@@ -92,17 +100,93 @@ def safe_database_url(url: str) -> str:
     return f"postgresql://{user}{host}:{port}/{parts.get('dbname') or ''}"
 
 
-def connect(url: str, *, schema: str | None = None, vectors: bool = True) -> PgConnection:
-    """A new connection; `schema` first on its search path (a collection's live index), and
-    pgvector's types registered when `vectors` (the extension exists once migrated)."""
-    options = f"-c search_path={schema},public" if schema else ""
-    try:
-        raw = psycopg.connect(
-            url, autocommit=True, connect_timeout=10, application_name="newsdesk", options=options
+class _Idle:
+    """Connections handed back, for reuse: opening one costs ~2 ms and several round trips,
+    and a search or an add opens a dozen. A few per database, none idle for long (a server
+    that restarted or failed over is met with new connections); no background threads, and
+    a server that cannot be reached fails the caller at once (a pool would keep retrying).
+    """
+
+    MAX_PER_DATABASE = 8
+    MAX_IDLE_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: dict[str, list[tuple[float, psycopg.Connection[Any]]]] = {}
+
+    def take(self, url: str) -> psycopg.Connection[Any] | None:
+        stale: list[psycopg.Connection[Any]] = []
+        found = None
+        now = time.monotonic()
+        with self._lock:
+            for key, idle in self._connections.items():
+                keep = [(at, c) for at, c in idle if now - at < self.MAX_IDLE_SECONDS]
+                stale += [c for at, c in idle if now - at >= self.MAX_IDLE_SECONDS]
+                self._connections[key] = keep
+            if self._connections.get(url):
+                found = self._connections[url].pop()[1]
+        for conn in stale:
+            conn.close()
+        return found
+
+    def give_back(self, url: str, conn: psycopg.Connection[Any]) -> None:
+        healthy = (
+            not conn.closed
+            and not conn.broken
+            and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         )
+        with self._lock:
+            idle = self._connections.setdefault(url, [])
+            if healthy and len(idle) < self.MAX_PER_DATABASE:
+                idle.append((time.monotonic(), conn))
+                return
+            # A broken connection: the server restarted or failed over, so the idle ones
+            # are most likely broken too.
+            dropped = [c for _, c in idle] if conn.broken else []
+            if dropped:
+                idle.clear()
+        conn.close()
+        for other in dropped:
+            other.close()
+
+    def close(self, url: str | None = None) -> None:
+        """Close the idle connections (of one database, or all)."""
+        with self._lock:
+            keys = [url] if url is not None else list(self._connections)
+            closing = [c for key in keys for _, c in self._connections.pop(key, [])]
+        for conn in closing:
+            conn.close()
+
+
+_idle = _Idle()
+close_idle_connections = _idle.close
+# What each connection was set up with: its search path, and whether vectors are registered.
+_search_paths: weakref.WeakKeyDictionary[psycopg.Connection[Any], str] = weakref.WeakKeyDictionary()
+_with_vectors: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
+
+def connect(
+    url: str, *, schema: str | None = None, vectors: bool = True, reuse: bool = True
+) -> PgConnection:
+    """A connection (a reused one when there is one, unless not `reuse`: a connection that
+    holds a session lock must never be handed on); `schema` first on its search path (a
+    collection's live index), and pgvector's types registered when `vectors` (the extension
+    exists once migrated)."""
+    raw = _idle.take(url) if reuse else None
+    try:
+        if raw is None:
+            raw = psycopg.connect(
+                url, autocommit=True, connect_timeout=10, application_name="newsdesk"
+            )
+        path = f"{schema}, public" if schema else "public"
+        if _search_paths.get(raw) != path:
+            raw.execute("SELECT set_config('search_path', %s, false)", (path,))
+            _search_paths[raw] = path
     except psycopg.OperationalError as exc:
+        if raw is not None:
+            raw.close()
         raise unavailable(url, exc) from exc
-    if vectors:
+    if vectors and raw not in _with_vectors:
         try:
             _register_vectors(raw, url)
         except psycopg.Error as exc:
@@ -111,7 +195,8 @@ def connect(url: str, *, schema: str | None = None, vectors: bool = True) -> PgC
                 f"the database at {safe_database_url(url)} has no pgvector extension ({exc}); "
                 "run `newsdesk index migrate` as a user allowed to CREATE EXTENSION vector"
             ) from exc
-    return PgConnection(raw)
+        _with_vectors.add(raw)
+    return PgConnection(raw, url if reuse else "")
 
 
 # The vector type's oid per database, looked up once: connections are short-lived.

@@ -58,8 +58,8 @@ class PostgresHome:
         return f"{safe_database_url(self.url)} (collection {self.collection})"
 
     @contextmanager
-    def _session(self, *, vectors: bool = True) -> Iterator[PgConnection]:
-        conn = connect(self.url, vectors=vectors)
+    def _session(self, *, vectors: bool = True, reuse: bool = True) -> Iterator[PgConnection]:
+        conn = connect(self.url, vectors=vectors, reuse=reuse)
         try:
             yield conn
         except psycopg.Error as exc:
@@ -107,7 +107,7 @@ class PostgresHome:
         """A session advisory lock on a connection of its own, held for the whole write (a
         rebuild commits in batches); the server frees it if this process dies."""
         key = write_lock_key(self.collection) + ":whole"
-        with self._session(vectors=False) as conn:
+        with self._session(vectors=False, reuse=False) as conn:
             got = conn.raw.execute(
                 "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)
             ).fetchone()
