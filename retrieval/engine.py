@@ -1,7 +1,8 @@
 """The engine: one object the bot and the CLI share to search and to change the index.
 
-Searches read an immutable snapshot; writes are serialized (a thread lock in-process and a
-file lock across processes), commit to SQLite, then swap in a new snapshot.
+Searches read an immutable snapshot; writes are serialized (a thread lock in-process and the
+home's lock across processes: a file lock, or PostgreSQL's advisory lock), commit to the
+store (index/home.py says which), then swap in a new snapshot.
 """
 
 from __future__ import annotations
@@ -194,7 +195,10 @@ class Engine:
             )
         if rows:
             logger.info(
-                "building search indexes for %d chunks from %s", rows, self._home.describe()
+                "building search indexes for %d chunks from %s in %s",
+                rows,
+                self._home.kind,
+                self._home.describe(),
             )
         snapshot = build_snapshot(
             contents,

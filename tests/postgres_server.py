@@ -82,13 +82,16 @@ class PostgresServer:
             "--no-sync",
         )
 
-    def start(self, data: Path | None = None, *, extra: tuple[str, ...] = ()) -> int:
-        """Start the cluster in `data` (default: the primary's, whose port is then kept) on a
-        free port (another process may take one between probe and bind); returns the port."""
+    def start(
+        self, data: Path | None = None, *, port: int | None = None, extra: tuple[str, ...] = ()
+    ) -> int:
+        """Start the cluster in `data` (default: the primary's, whose port is then kept) on
+        `port`, else on a free port (another process may take one between probe and bind);
+        returns the port."""
         primary = data is None
         data = data or self.data
-        for _ in range(3):
-            port = _free_port()
+        for _ in range(1 if port else 3):
+            port = port or _free_port()
             options = (
                 f"-h 127.0.0.1 -p {port} -k {self.folder} -c fsync=off -c max_connections=300 "
                 + " ".join(extra)
@@ -120,6 +123,19 @@ class PostgresServer:
             self.run(
                 "pg_ctl", "-D", str(data or self.data), "-m", "immediate", "-w", "stop", timeout=30
             )
+
+    def another(self, name: str) -> PostgresServer:
+        """A second cluster of its own beside this one (initialized and started), for a
+        test that restarts or breaks its server; the caller stops it."""
+        folder = self.folder / name
+        folder.mkdir()
+        if self.user is not None:
+            entry = pwd.getpwnam(self.user)
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+        server = PostgresServer(self.bin, folder, user=self.user)
+        server.init()
+        server.start()
+        return server
 
     def new_database(self) -> str:
         """A fresh, empty database's URL."""

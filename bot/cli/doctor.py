@@ -150,6 +150,8 @@ def _check_index(settings: RetrievalSettings, found: Diagnosis) -> dict[str, Any
     """The index's state; returns what it holds (paths of article files and the last build
     time), or None when there is no usable index."""
     from retrieval.errors import (
+        DatabaseMigrationError,
+        DatabaseUnavailableError,
         IndexCorruptError,
         IndexMismatchError,
         IndexMissingError,
@@ -172,6 +174,11 @@ def _check_index(settings: RetrievalSettings, found: Diagnosis) -> dict[str, Any
     except IndexMissingError:
         found.index = {"exists": False}
         found.problems.append(Problem(f"no index in {index_dir}", "newsdesk index rebuild"))
+        return None
+    except (DatabaseMigrationError, DatabaseUnavailableError) as exc:
+        # The database, not the index: its own line says what to do (no rebuild helps).
+        found.index = {"exists": None, "readable": False}
+        found.problems.append(Problem(exc.message, exc.fix))
         return None
     except IndexStateError as exc:
         found.index = {"exists": True, "readable": False}

@@ -75,7 +75,7 @@ async def answer_question(
     scoped = await services.engines.get(guild_id)
     # The engine's refusal of an empty or over-long question, before the cooldown counts it.
     question = scoped.engine.check_question(question)
-    wait = services.cooldown.retry_after(user_id, services.clock())
+    wait = await services.cooldown.aretry_after(user_id, services.clock())
     if wait > 0:
         raise CooldownError(wait)
     started = time.perf_counter()

@@ -24,6 +24,10 @@ class Cooldown:
             self._forget_before(now - self.seconds)
         return 0.0
 
+    async def aretry_after(self, key: Hashable, now: float) -> float:
+        """The same, for the event loop (in memory: no thread needed; a database's is)."""
+        return self.retry_after(key, now)
+
     def _forget_before(self, cutoff: float) -> None:
         """Keeps memory bounded on a busy server: expired entries decide nothing."""
         self._last = {k: t for k, t in self._last.items() if t >= cutoff}

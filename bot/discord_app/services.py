@@ -64,9 +64,9 @@ class Services:
             engines=EngineRegistry(
                 settings, open_engine, per_guild=bot_settings.per_guild_collections
             ),
-            store=FeedbackStore(settings.index_dir / FILE_NAME),
+            store=_feedback_store(settings),
             gaps=GapStore(settings.index_dir / GAPS_FILE),
-            cooldown=Cooldown(bot_settings.ask_cooldown_seconds),
+            cooldown=_cooldown(bot_settings, settings),
             admin=AdminRule(bot_settings.admin_role_id, bot_settings.admin_role),
             load_encoder=load_encoder,
             conversations=ConversationStore(
@@ -127,3 +127,21 @@ class Services:
         if forgot := self.gaps.prune(gap_days * DAY):
             logger.info("forgot %d gaps older than %d days", forgot, gap_days)
         return pruned
+
+
+def _feedback_store(settings: RetrievalSettings) -> FeedbackStore:
+    """Answers and votes: in the index's database when there is one (every process of the
+    bot shares them), else beside the index."""
+    if settings.database_url is None:
+        return FeedbackStore(settings.index_dir / FILE_NAME)
+    from bot.discord_app.shared_state import DatabaseFeedbackStore
+
+    return DatabaseFeedbackStore(settings)
+
+
+def _cooldown(bot_settings: BotSettings, settings: RetrievalSettings) -> Cooldown:
+    if settings.database_url is None:
+        return Cooldown(bot_settings.ask_cooldown_seconds)
+    from bot.discord_app.shared_state import DatabaseCooldown
+
+    return DatabaseCooldown(bot_settings.ask_cooldown_seconds, settings)

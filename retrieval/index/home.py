@@ -22,6 +22,7 @@ from retrieval.settings import RetrievalSettings
 
 class IndexHome(Protocol):
     index_dir: Path  # the folder of this machine's own files (search caches, models)
+    kind: str  # the database, by name ("SQLite", "PostgreSQL")
 
     def describe(self) -> str:
         """Where the index is, for messages ("no index in …")."""
@@ -66,6 +67,8 @@ class IndexHome(Protocol):
 
 class FolderHome:
     """SQLite databases in the index folder; `current.json` names the live one."""
+
+    kind = "SQLite"
 
     def __init__(self, index_dir: Path, *, forced_read_only: bool = False) -> None:
         self.index_dir = index_dir

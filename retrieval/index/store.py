@@ -198,23 +198,37 @@ class Store:
             ) from exc
         return conn
 
+    # What another database changes (postgres/store.py): how a write starts, which errors
+    # are the database's, the user's line for one, and undoing a failed write.
+    database_errors: tuple[type[Exception], ...] = (sqlite3.DatabaseError,)
+
+    def begin_write(self, conn: Any) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # the write lock, taken now rather than at the write
+
+    def database_error(self, exc: Exception) -> NewsdeskError:
+        assert isinstance(exc, sqlite3.DatabaseError)
+        return _database_error(self.path, exc)
+
+    def rollback(self, conn: Any) -> None:
+        _rollback(conn)
+
     @contextmanager
     def transaction(self) -> Iterator[SqlConnection]:
         if self.read_only:
             raise IndexReadOnlyError(
-                f"the index {self.path} is opened read-only: it can be searched, not changed"
+                f"the index {self.name} is opened read-only: it can be searched, not changed"
             )
         conn = self.connect()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self.begin_write(conn)
             try:
                 yield conn
             except BaseException:
-                _rollback(conn)
+                self.rollback(conn)
                 raise
             conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            raise _database_error(self.path, exc) from exc
+        except self.database_errors as exc:
+            raise self.database_error(exc) from exc
         finally:
             conn.close()
 
@@ -223,8 +237,8 @@ class Store:
         conn = self.connect()
         try:
             yield conn
-        except sqlite3.DatabaseError as exc:
-            raise _database_error(self.path, exc) from exc
+        except self.database_errors as exc:
+            raise self.database_error(exc) from exc
         finally:
             conn.close()
 

@@ -116,3 +116,19 @@ def test_services_open_nothing_until_prepared(
     assert factory.loads == 1
     [shared] = services.engines.opened()
     assert shared.engine.status().articles == 1  # the missing index was built at start
+
+
+def test_a_guild_s_collection_in_a_database_is_its_own(settings: RetrievalSettings) -> None:
+    from pydantic import SecretStr
+
+    from bot.discord_app.engines import guild_settings
+
+    shared = settings.model_copy(
+        update={"database_url": SecretStr("postgresql://db/news"), "database_collection": "main"}
+    )
+    guild = guild_settings(shared, 1_234_567_890_123_456_789)
+    assert guild.database_collection == "main_guild_1234567890123456789"
+    assert guild.database_url == shared.database_url
+    # Valid as a setting too (a model_copy does not validate): names a schema can carry.
+    RetrievalSettings(_env_file=None, database_collection=guild.database_collection)  # type: ignore[call-arg]
+    assert guild_settings(shared, 1).database_collection != shared.database_collection

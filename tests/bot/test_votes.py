@@ -9,15 +9,25 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from bot.discord_app.shared_state import DatabaseFeedbackStore
 from bot.discord_app.votes import FeedbackStore
+from retrieval.settings import RetrievalSettings
 
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> FeedbackStore:
-    return FeedbackStore(tmp_path / "index" / "bot.sqlite3").open()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> FeedbackStore:
+    """The SQLite store, and the one every process shares in PostgreSQL (shared_state.py)."""
+    if request.param == "sqlite":
+        return FeedbackStore(tmp_path / "index" / "bot.sqlite3").open()
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about the SQLite file")
+    url = request.getfixturevalue("database_url")
+    settings = RetrievalSettings(_env_file=None, database_url=SecretStr(url))  # type: ignore[call-arg]
+    return DatabaseFeedbackStore(settings).open()
 
 
 def test_answer_round_trip_and_more(store: FeedbackStore) -> None:
@@ -48,12 +58,14 @@ def test_votes_are_hashed_and_replace_each_other(store: FeedbackStore) -> None:
         store.record_vote(answer_id, 42, 0)
 
 
+@pytest.mark.sqlite_only
 def test_salt_is_per_install_and_stable(tmp_path: Path, store: FeedbackStore) -> None:
     again = FeedbackStore(store.path).open()
     other = FeedbackStore(tmp_path / "other.sqlite3").open()
     assert again.user_hash(1) == store.user_hash(1) != other.user_hash(1)
 
 
+@pytest.mark.sqlite_only
 def test_prune_forgets_old_answers_but_keeps_feedback(store: FeedbackStore) -> None:
     old = store.save_answer(guild_id=None, question="old", hits_shown=[], user_id=1)
     store.record_vote(old, 1, 1)
@@ -65,6 +77,7 @@ def test_prune_forgets_old_answers_but_keeps_feedback(store: FeedbackStore) -> N
     assert [r.question for r in store.feedback_rows()] == ["old"]
 
 
+@pytest.mark.sqlite_only
 def test_wal_mode(store: FeedbackStore) -> None:
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -472,3 +472,33 @@ def test_both_backends_give_the_same_answers_on_the_shared_sets(
     assert answers[0] == answers[1]
     assert any(abstained for abstained, _ in answers[0])
     assert any(hits for _, hits in answers[0])
+
+
+@pg
+@pytest.mark.slow
+def test_a_restarted_server_costs_no_search_an_error(
+    postgres_server: PostgresServer,
+    settings: RetrievalSettings,
+    embedder: HashingEmbedder,
+) -> None:
+    """Connections kept for reuse die with the server; the next search, after it is back,
+    gets new ones instead of an error. While it is down: the one-line try-again error."""
+    own = postgres_server.another(f"restart-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        url = own.new_database()
+        here = settings.model_copy(update={"database_url": SecretStr(url)})
+        engine = Engine(here, embedder).open()
+        engine.add([corpus.article(n) for n in range(3)])
+        assert engine.search(corpus.question(1), abstain=False).hits
+        own.stop()
+        own.start(port=own.port)  # a restart nobody noticed: the kept connections are dead
+        time.sleep(2.5)  # past the age at which a kept connection is checked before use
+        engine.add([corpus.article(4)])
+        own.stop()
+        with pytest.raises(DatabaseUnavailableError, match="cannot reach"):
+            engine.add([corpus.article(5)])
+        own.start(port=own.port)
+        hits = engine.search(corpus.question(4), abstain=False).hits
+        assert hits[0].article_id == corpus.article_id(4)
+    finally:
+        own.stop()

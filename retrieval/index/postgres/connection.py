@@ -11,12 +11,13 @@ asks for the same (REPEATABLE READ).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -109,25 +110,34 @@ class _Idle:
 
     MAX_PER_DATABASE = 8
     MAX_IDLE_SECONDS = 30.0
+    # Idle longer than this, a connection is asked whether it still works before it is
+    # handed out (one round trip), so a restarted server costs no caller an error.
+    CHECK_AFTER_SECONDS = 2.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._connections: dict[str, list[tuple[float, psycopg.Connection[Any]]]] = {}
 
     def take(self, url: str) -> psycopg.Connection[Any] | None:
-        stale: list[psycopg.Connection[Any]] = []
-        found = None
-        now = time.monotonic()
-        with self._lock:
-            for key, idle in self._connections.items():
-                keep = [(at, c) for at, c in idle if now - at < self.MAX_IDLE_SECONDS]
-                stale += [c for at, c in idle if now - at >= self.MAX_IDLE_SECONDS]
-                self._connections[key] = keep
-            if self._connections.get(url):
-                found = self._connections[url].pop()[1]
-        for conn in stale:
-            conn.close()
-        return found
+        while True:
+            stale: list[psycopg.Connection[Any]] = []
+            found = None
+            now = time.monotonic()
+            with self._lock:
+                for key, idle in self._connections.items():
+                    keep = [(at, c) for at, c in idle if now - at < self.MAX_IDLE_SECONDS]
+                    stale += [c for at, c in idle if now - at >= self.MAX_IDLE_SECONDS]
+                    self._connections[key] = keep
+                if self._connections.get(url):
+                    found = self._connections[url].pop()
+            for conn in stale:
+                conn.close()
+            if found is None:
+                return None
+            since, conn = found
+            if now - since < self.CHECK_AFTER_SECONDS or _answers(conn):
+                return conn
+            conn.close()  # the server went away meanwhile: try the next one, or a new one
 
     def give_back(self, url: str, conn: psycopg.Connection[Any]) -> None:
         healthy = (
@@ -156,6 +166,14 @@ class _Idle:
             closing = [c for key in keys for _, c in self._connections.pop(key, [])]
         for conn in closing:
             conn.close()
+
+
+def _answers(conn: psycopg.Connection[Any]) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
 
 
 _idle = _Idle()
@@ -249,3 +267,17 @@ def database_error(url: str, exc: Exception) -> NewsdeskError:
         f"the database at {safe_database_url(url)} refused a query ({exc.__class__.__name__}: "
         f"{' '.join(str(exc).split())[:300]})"
     )
+
+
+@contextlib.contextmanager
+def transaction(url: str, schema: str) -> Iterator[PgConnection]:
+    """One transaction on a connection whose search path starts at `schema`; a failed one
+    is rolled back, and the database's errors become the user's one line."""
+    conn = connect(url, schema=schema, vectors=False)
+    try:
+        with conn.raw.transaction():
+            yield conn
+    except psycopg.Error as exc:
+        raise database_error(url, exc) from exc
+    finally:
+        conn.close()

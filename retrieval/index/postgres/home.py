@@ -38,6 +38,8 @@ _migrated_lock = threading.Lock()
 
 
 class PostgresHome:
+    kind = "PostgreSQL"
+
     def __init__(
         self,
         url: str,
@@ -68,20 +70,7 @@ class PostgresHome:
             conn.close()
 
     def prepare(self) -> None:
-        with _migrated_lock:
-            if self.url in _migrated:
-                return
-            with self._session(vectors=False) as conn:
-                waiting = migrations.pending(conn)
-                if waiting and (self._migrate == "never" or self._forced):
-                    versions = ", ".join(str(m.version) for m in waiting)
-                    raise DatabaseMigrationError(
-                        f"the database {safe_database_url(self.url)} needs migrations "
-                        f"({versions}) before newsdesk can use it; run `newsdesk index migrate`"
-                    )
-                if waiting:
-                    migrations.migrate(conn)
-            _migrated.add(self.url)
+        prepare_database(self.url, migrate=self._migrate, read_only=self._forced)
 
     def is_read_only(self) -> bool:
         return self._forced
@@ -185,6 +174,31 @@ class PostgresHome:
                 (ref,),
             ).fetchone()
         return int(row[0]) if row else 0
+
+
+def prepare_database(url: str, *, migrate: str = "auto", read_only: bool = False) -> None:
+    """Before a process first uses the database: its pending migrations applied (logged),
+    or, when migrating at start is off (or the process only reads), the error naming
+    `newsdesk index migrate`. Looked at once per database per process."""
+    with _migrated_lock:
+        if url in _migrated:
+            return
+        conn = connect(url, vectors=False)
+        try:
+            waiting = migrations.pending(conn)
+            if waiting and (migrate == "never" or read_only):
+                versions = ", ".join(str(m.version) for m in waiting)
+                raise DatabaseMigrationError(
+                    f"the database {safe_database_url(url)} needs migrations ({versions}) "
+                    "before newsdesk can use it"
+                )
+            if waiting:
+                migrations.migrate(conn)
+        except psycopg.Error as exc:
+            raise database_error(url, exc) from exc
+        finally:
+            conn.close()
+        _migrated.add(url)
 
 
 def migrate_database(url: str) -> tuple[list[migrations.Migration], int]:

@@ -42,6 +42,44 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
 )
+# The bot's own state that its processes share (bot/discord_app/shared_state.py): the
+# answers behind "More results" and the vote buttons, the votes, the cooldowns.
+BOT_SCHEMA = "newsdesk_bot"
+MIGRATIONS += (
+    Migration(
+        2,
+        "the bot's answers, votes and cooldowns, shared by its processes",
+        (
+            f"CREATE SCHEMA IF NOT EXISTS {BOT_SCHEMA}",
+            f"""CREATE TABLE {BOT_SCHEMA}.install (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+            f"""CREATE TABLE {BOT_SCHEMA}.answers (
+                id TEXT PRIMARY KEY,
+                guild_id BIGINT,
+                question TEXT NOT NULL,
+                hits_shown TEXT NOT NULL,
+                shown INTEGER NOT NULL,
+                user_hash TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )""",
+            f"CREATE INDEX answers_created ON {BOT_SCHEMA}.answers (created_at)",
+            f"""CREATE TABLE {BOT_SCHEMA}.feedback (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                answer_id TEXT NOT NULL,
+                guild_id BIGINT,
+                question TEXT NOT NULL,
+                hits_shown TEXT NOT NULL,
+                user_hash TEXT NOT NULL,
+                vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+                created_at DOUBLE PRECISION NOT NULL,
+                UNIQUE (answer_id, user_hash)
+            )""",
+            f"""CREATE TABLE {BOT_SCHEMA}.cooldowns (
+                key BIGINT PRIMARY KEY,
+                asked_at DOUBLE PRECISION NOT NULL
+            )""",
+        ),
+    ),
+)
 LATEST = MIGRATIONS[-1].version
 
 _LEDGER = """CREATE TABLE IF NOT EXISTS newsdesk_migrations (

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
 
-from retrieval.errors import IndexCorruptError, IndexReadOnlyError, NewsdeskError
+from retrieval.errors import IndexCorruptError, NewsdeskError
 from retrieval.index.postgres.connection import (
     PgConnection,
     connect,
@@ -53,44 +53,28 @@ class PostgresStore(Store):
     def connect(self) -> PgConnection:  # type: ignore[override]
         return connect(self.url, schema=self.schema)
 
-    @contextmanager
-    def transaction(self) -> Iterator[SqlConnection]:
-        if self.read_only:
-            raise IndexReadOnlyError(
-                f"the index {self.name} is opened read-only: it can be searched, not changed"
-            )
-        conn = self.connect()
-        try:
-            conn.raw.execute("BEGIN")
-            try:
-                conn.raw.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                    (write_lock_key(self.collection),),
-                )
-                yield conn
-            except BaseException:
-                _rollback(conn)
-                raise
-            conn.raw.execute("COMMIT")
-        except psycopg.Error as exc:
-            raise self._error(exc) from exc
-        finally:
-            conn.close()
+    database_errors = (psycopg.Error,)
 
-    @contextmanager
-    def reading(self) -> Iterator[SqlConnection]:
-        conn = self.connect()
-        try:
-            yield conn
-        except psycopg.Error as exc:
-            raise self._error(exc) from exc
-        finally:
-            conn.close()
+    def begin_write(self, conn: Any) -> None:
+        # Commits of a collection are serialized (chunk ids then only grow); readers go on.
+        conn.raw.execute("BEGIN")
+        conn.raw.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (write_lock_key(self.collection),),
+        )
 
-    def _error(self, exc: psycopg.Error) -> NewsdeskError:
+    def database_error(self, exc: Exception) -> NewsdeskError:
         if isinstance(exc, psycopg.errors.UndefinedTable):
             return IndexCorruptError(f"{self.name} is not a newsdesk index ({exc})")
         return database_error(self.url, exc)
+
+    def rollback(self, conn: Any) -> None:
+        if not conn.in_transaction:
+            return
+        try:
+            conn.raw.execute("ROLLBACK")
+        except psycopg.Error as exc:
+            logger.warning("rollback failed (%s); closing the connection discards the write", exc)
 
     def create(self, manifest: dict[str, str]) -> None:
         raise NotImplementedError("index builds are made by PostgresHome.create")
@@ -127,12 +111,3 @@ class PostgresStore(Store):
             "AND NOT EXISTS (SELECT 1 FROM sentences WHERE embed_hash = e.hash)",
             (list(hashes),),
         )
-
-
-def _rollback(conn: PgConnection) -> None:
-    if not conn.in_transaction:
-        return
-    try:
-        conn.raw.execute("ROLLBACK")
-    except psycopg.Error as exc:
-        logger.warning("rollback failed (%s); closing the connection discards the write", exc)
