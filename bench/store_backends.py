@@ -1,9 +1,9 @@
 """Where the index is kept: SQLite files (the default) against PostgreSQL with pgvector
 (NEWSDESK_DATABASE_URL), at 10k passages (--quick) and 100k. For each: the bulk build
-(`engine.add` of the whole collection; wire-copy grouping off), opening the index in a new process's place (cold:
-no cached search files, so FAISS and BM25 are built from the store; warm: from the cached
-files), one more article added (p50/p95 of 20), and questions (p50/p95 of 100 SQuAD
-questions, searched end to end).
+(`engine.add` of the whole collection; wire-copy grouping off), opening the index in a new
+process's place (cold: no cached search files, so FAISS and BM25 are built from the store;
+warm: from the cached files), one more article added (p50/p95 of 20), and questions
+(p50/p95 of 100 SQuAD questions, searched end to end).
 
 The two backends run the same search code over the same snapshot, so a question differs
 only by what it reads from the store per search (the sentences' vectors of the passages it
