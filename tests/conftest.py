@@ -96,10 +96,13 @@ def engine(settings: RetrievalSettings, embedder: HashingEmbedder) -> Iterator[E
 def postgres_server() -> Iterator[PostgresServer]:
     """The session's PostgreSQL (tests/postgres_server.py), started by the first test that
     needs it; the test is skipped, saying why, where none can be started."""
+    from retrieval.index.postgres.connection import close_idle_connections
+
     with running_server() as server:
         if isinstance(server, str):
             pytest.skip(server)
         yield server
+        close_idle_connections()  # those of databases no `database_url` made (a standby's)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ as the cooldown compares times written by several hosts.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,12 +51,7 @@ class DatabaseFeedbackStore(FeedbackStore):
     def open(self) -> FeedbackStore:
         _prepare(self._settings)
         with self._connect() as db:  # one salt for every process: one hash per member
-            db.execute(
-                "INSERT OR IGNORE INTO install (key, value) VALUES ('salt', ?)",
-                (secrets.token_hex(16),),
-            )
-            (salt,) = db.execute("SELECT value FROM install WHERE key = 'salt'").fetchone()
-        self._salt = bytes.fromhex(salt)
+            self._load_salt(db)
         return self
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS install (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -94,13 +95,17 @@ class FeedbackStore:
             db.execute("PRAGMA journal_mode = WAL")
             with db:
                 db.executescript(SCHEMA)
-                db.execute(
-                    "INSERT OR IGNORE INTO install (key, value) VALUES ('salt', ?)",
-                    (secrets.token_hex(16),),
-                )
-                (salt,) = db.execute("SELECT value FROM install WHERE key = 'salt'").fetchone()
-        self._salt = bytes.fromhex(salt)
+                self._load_salt(db)
         return self
+
+    def _load_salt(self, db: Any) -> None:
+        """The install's salt, made by the first process to open the store."""
+        db.execute(
+            "INSERT OR IGNORE INTO install (key, value) VALUES ('salt', ?)",
+            (secrets.token_hex(16),),
+        )
+        (salt,) = db.execute("SELECT value FROM install WHERE key = 'salt'").fetchone()
+        self._salt = bytes.fromhex(salt)
 
     def user_hash(self, user_id: int) -> str:
         if self._salt is None:

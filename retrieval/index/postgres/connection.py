@@ -11,6 +11,7 @@ asks for the same (REPEATABLE READ).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import re
@@ -117,6 +118,7 @@ class _Idle:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._connections: dict[str, list[tuple[float, psycopg.Connection[Any]]]] = {}
+        self._closes_at_exit = False
 
     def take(self, url: str) -> psycopg.Connection[Any] | None:
         while True:
@@ -146,6 +148,9 @@ class _Idle:
             and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         )
         with self._lock:
+            if not self._closes_at_exit:  # kept ones are closed, not dropped, at exit
+                atexit.register(self.close)
+                self._closes_at_exit = True
             idle = self._connections.setdefault(url, [])
             if healthy and len(idle) < self.MAX_PER_DATABASE:
                 idle.append((time.monotonic(), conn))
